@@ -1,0 +1,298 @@
+//! The text detector: one Aho-Corasick pass for every literal anchor of
+//! every rule, in ASCII and UTF-16LE, then each hit confirmed by its rule's
+//! regex in a bounded window.
+//!
+//! UTF-16LE anchors are searched as byte strings (`t\0o\0k\0`), so a string
+//! is found at either byte alignment without a second pass. A UTF-16 hit is
+//! narrowed (every other byte, stopping at the first code unit outside
+//! ASCII) and the same regex confirms it, so one rule serves both encodings.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use anyhow::{Context, Result};
+use regex::bytes::Regex;
+
+use super::{Encoding, RawMatch};
+use crate::rules::{passes_entropy, Rule};
+
+struct Pattern {
+    /// Indices of the rules that share this literal.
+    rules: Vec<u32>,
+    encoding: Encoding,
+    /// Length of the literal in characters.
+    chars: usize,
+    literal: &'static str,
+}
+
+struct Compiled {
+    rule: Rule,
+    regex: Regex,
+    secret_group: Option<usize>,
+}
+
+pub struct TextDetector {
+    automaton: AhoCorasick,
+    patterns: Vec<Pattern>,
+    rules: Vec<Compiled>,
+    max_chars: usize,
+}
+
+impl TextDetector {
+    pub fn new(rules: &[Rule]) -> Result<Self> {
+        let mut compiled = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let regex = Regex::new(rule.regex)
+                .with_context(|| format!("rule {}: invalid regex", rule.id))?;
+            let secret_group = regex.capture_names().position(|n| n == Some("secret"));
+            compiled.push(Compiled {
+                rule: *rule,
+                regex,
+                secret_group,
+            });
+        }
+
+        // One pattern per distinct literal per encoding; a literal shared by
+        // several rules triggers all of them.
+        let mut literals: Vec<&'static str> = rules
+            .iter()
+            .flat_map(|r| r.anchors.iter().copied())
+            .collect();
+        literals.sort_unstable();
+        literals.dedup();
+        let mut patterns = Vec::new();
+        let mut needles: Vec<Vec<u8>> = Vec::new();
+        for encoding in [Encoding::Ascii, Encoding::Utf16le] {
+            for &literal in &literals {
+                let sharing: Vec<u32> = rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.anchors.contains(&literal))
+                    .map(|(i, _)| i as u32)
+                    .collect();
+                needles.push(encode(literal.as_bytes(), encoding));
+                patterns.push(Pattern {
+                    rules: sharing,
+                    encoding,
+                    chars: literal.len(),
+                    literal,
+                });
+            }
+        }
+        // Leftmost-first keeps the automaton on its SIMD prefilter path.
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&needles)
+            .context("building the anchor automaton")?;
+        let max_chars = rules.iter().map(|r| r.max_len).max().unwrap_or(0);
+        Ok(TextDetector {
+            automaton,
+            patterns,
+            rules: compiled,
+            max_chars,
+        })
+    }
+
+    pub fn rule(&self, index: u32) -> &Rule {
+        &self.rules[index as usize].rule
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn anchor_literal(&self, anchor: u32) -> &'static str {
+        self.patterns[anchor as usize].literal
+    }
+
+    /// The longest span, in bytes, one match can cover: the overlap scan
+    /// chunks need so that no match is cut in two.
+    pub fn max_match_bytes(&self) -> usize {
+        2 * (self.max_chars + 2)
+    }
+
+    /// Scans `buf`, which holds the file bytes starting at `base`, and
+    /// appends matches whose secret starts in `own` (file offsets).
+    pub fn scan(&self, buf: &[u8], base: u64, own: std::ops::Range<u64>, out: &mut Vec<RawMatch>) {
+        let mut narrow = Vec::new();
+        for hit in self.automaton.find_iter(buf) {
+            let pid = hit.pattern().as_u32();
+            let pattern = &self.patterns[pid as usize];
+            for &ri in &pattern.rules {
+                let c = &self.rules[ri as usize];
+                match pattern.encoding {
+                    Encoding::Ascii => {
+                        self.confirm_ascii(c, ri, pid, buf, base, hit.start(), hit.end(), &own, out)
+                    }
+                    Encoding::Utf16le => self.confirm_utf16(
+                        c, ri, pid, buf, base, hit.start(), pattern.chars, &own, &mut narrow, out,
+                    ),
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn confirm_ascii(
+        &self,
+        c: &Compiled,
+        ri: u32,
+        pid: u32,
+        buf: &[u8],
+        base: u64,
+        hit_start: usize,
+        hit_end: usize,
+        own: &std::ops::Range<u64>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let reach = c.rule.max_len + 1;
+        let lo = hit_end.saturating_sub(reach);
+        let hi = (hit_start + reach).min(buf.len());
+        let window = &buf[lo..hi];
+        for (s, e) in confirm(c, window, hit_start - lo, hit_end - lo) {
+            let offset = base + (lo + s) as u64;
+            if own.contains(&offset) {
+                out.push(RawMatch {
+                    offset,
+                    len: (e - s) as u64,
+                    rule: ri,
+                    encoding: Encoding::Ascii,
+                    anchor: pid,
+                });
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn confirm_utf16(
+        &self,
+        c: &Compiled,
+        ri: u32,
+        pid: u32,
+        buf: &[u8],
+        base: u64,
+        hit_start: usize,
+        chars: usize,
+        own: &std::ops::Range<u64>,
+        narrow: &mut Vec<u8>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let reach = c.rule.max_len + 1;
+        let is_ascii_unit = |i: usize| {
+            i + 1 < buf.len() && buf[i + 1] == 0 && (1..0x80).contains(&buf[i])
+        };
+        // Walk back over ASCII code units from the hit, then forward.
+        let mut start = hit_start;
+        let mut back = 0;
+        while back < reach && start >= 2 && is_ascii_unit(start - 2) {
+            start -= 2;
+            back += 1;
+        }
+        let mut end = hit_start + 2 * chars;
+        let mut fwd = 0;
+        while fwd < reach && is_ascii_unit(end) {
+            end += 2;
+            fwd += 1;
+        }
+        narrow.clear();
+        narrow.extend(buf[start..end].iter().step_by(2));
+        let hit_s = (hit_start - start) / 2;
+        for (s, e) in confirm(c, narrow, hit_s, hit_s + chars) {
+            let offset = base + (start + 2 * s) as u64;
+            if own.contains(&offset) {
+                out.push(RawMatch {
+                    offset,
+                    len: 2 * (e - s) as u64,
+                    rule: ri,
+                    encoding: Encoding::Utf16le,
+                    anchor: pid,
+                });
+            }
+        }
+    }
+
+    /// Does `text` (ASCII) produce a finding of rule `index` in some
+    /// encoding? Used to check each rule's examples in every encoding and
+    /// alignment, through the same code path a dump scan takes.
+    pub fn finds(&self, index: u32, text: &[u8], encoding: Encoding, misalign: bool) -> bool {
+        let mut buf = Vec::new();
+        if misalign {
+            buf.push(b'#');
+        }
+        buf.extend(encode(text, encoding));
+        let mut out = Vec::new();
+        self.scan(&buf, 0, 0..buf.len() as u64, &mut out);
+        out.iter().any(|m| m.rule == index && m.encoding == encoding)
+    }
+}
+
+/// Regex matches in `window` that overlap the anchor hit `[hs, he)` and pass
+/// the entropy floor; returns the secret spans.
+fn confirm(c: &Compiled, window: &[u8], hs: usize, he: usize) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    for caps in c.regex.captures_iter(window) {
+        let whole = caps.get(0).expect("group 0 always matches");
+        if whole.end() <= hs || whole.start() >= he {
+            continue;
+        }
+        let secret = c
+            .secret_group
+            .and_then(|g| caps.get(g))
+            .unwrap_or(whole);
+        if secret.is_empty() || !passes_entropy(&c.rule, secret.as_bytes()) {
+            continue;
+        }
+        spans.push((secret.start(), secret.end()));
+    }
+    spans
+}
+
+/// `text` in the given encoding (ASCII input).
+pub fn encode(text: &[u8], encoding: Encoding) -> Vec<u8> {
+    match encoding {
+        Encoding::Ascii => text.to_vec(),
+        Encoding::Utf16le => text.iter().flat_map(|&b| [b, 0]).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::BUILTIN_RULES;
+
+    /// Every built-in rule's examples, through the real detector, in ASCII
+    /// and in UTF-16LE at both byte alignments, embedded in a buffer.
+    #[test]
+    fn builtin_examples_in_every_encoding() {
+        let det = TextDetector::new(BUILTIN_RULES).unwrap();
+        let mut failures = Vec::new();
+        for (i, rule) in BUILTIN_RULES.iter().enumerate() {
+            for enc in [Encoding::Ascii, Encoding::Utf16le] {
+                for misalign in [false, true] {
+                    for ex in rule.true_examples {
+                        if !det.finds(i as u32, ex.as_bytes(), enc, misalign) {
+                            failures.push(format!("{} missed {:?} ({enc:?}, misalign {misalign})", rule.id, ex));
+                        }
+                    }
+                    for ex in rule.false_examples {
+                        if det.finds(i as u32, ex.as_bytes(), enc, misalign) {
+                            failures.push(format!("{} matched false example {:?} ({enc:?})", rule.id, ex));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn utf16_match_covers_both_bytes_of_each_unit() {
+        let det = TextDetector::new(BUILTIN_RULES).unwrap();
+        let token = b"xx ghp_Zq3X9fKp2LmN8vR4tY6wB1cD5eH7jA0sUiOo yy";
+        let mut buf = vec![0xffu8; 3];
+        buf.extend(encode(token, Encoding::Utf16le));
+        let mut out = Vec::new();
+        det.scan(&buf, 1000, 0..u64::MAX, &mut out);
+        let m = out.iter().find(|m| m.encoding == Encoding::Utf16le).expect("found");
+        assert_eq!(m.offset, 1000 + 3 + 2 * 3);
+        assert_eq!(m.len, 2 * 40);
+    }
+}

@@ -1,0 +1,122 @@
+//! Findings: raw detector matches turned into what a report says about
+//! them: where they are (stream, address), how sure we are, what was done,
+//! and a fingerprint instead of the value.
+
+use serde::Serialize;
+
+use crate::detect::text::TextDetector;
+use crate::detect::{Encoding, RawMatch};
+use crate::fingerprint::Fingerprinter;
+use crate::layout::{Layout, RangeKind};
+use crate::rules::Confidence;
+
+/// What happened (or would happen, for `scan`) to a finding's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Zeroed in the output.
+    Redacted,
+    /// Would be zeroed by `scrub` (reported by `scan`).
+    WouldRedact,
+    /// Below `--min-confidence`: reported only.
+    Reported,
+    /// Lies in structure (headers, descriptors, thread contexts) that must
+    /// stay intact for the dump to stay readable: reported, not zeroed.
+    KeptStructure,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub description: String,
+    pub confidence: Confidence,
+    pub encoding: Encoding,
+    /// Kind of the range the secret starts in.
+    pub range: RangeKind,
+    /// Stream (or structure) the secret starts in.
+    pub stream: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_type: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_index: Option<u32>,
+    pub offset: u64,
+    pub length: u64,
+    /// Virtual address in the crashed process, as `0x…`, for memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub virtual_address: Option<String>,
+    pub action: Action,
+    pub fingerprint: String,
+    /// A preview that never contains secret characters: the fixed prefix
+    /// of the rule when the secret starts with it, else nothing.
+    pub preview: String,
+}
+
+pub struct FindingContext<'a> {
+    pub data: &'a [u8],
+    pub layout: &'a Layout,
+    pub detector: &'a TextDetector,
+    pub fingerprinter: &'a Fingerprinter,
+    pub min_confidence: Confidence,
+    /// True for `scrub` (redacted), false for `scan` (would redact).
+    pub writing: bool,
+}
+
+pub fn build(ctx: &FindingContext<'_>, matches: &[RawMatch]) -> Vec<Finding> {
+    let protected = ctx.layout.protected_spans();
+    matches.iter().map(|m| one(ctx, &protected, m)).collect()
+}
+
+fn one(ctx: &FindingContext<'_>, protected: &[(u64, u64)], m: &RawMatch) -> Finding {
+    let rule = ctx.detector.rule(m.rule);
+    let range = ctx
+        .layout
+        .range_at(m.offset)
+        .expect("every offset lies in the partition");
+    let bytes = &ctx.data[m.offset as usize..(m.offset + m.len) as usize];
+    let end = m.offset + m.len;
+    let idx = protected.partition_point(|&(_, e)| e <= m.offset);
+    let in_structure = protected
+        .get(idx)
+        .is_some_and(|&(s, e)| s <= m.offset && end <= e);
+    let action = if rule.confidence < ctx.min_confidence {
+        Action::Reported
+    } else if in_structure {
+        Action::KeptStructure
+    } else if ctx.writing {
+        Action::Redacted
+    } else {
+        Action::WouldRedact
+    };
+    let anchor = ctx.detector.anchor_literal(m.anchor);
+    let starts_with_anchor = match m.encoding {
+        Encoding::Ascii => bytes.starts_with(anchor.as_bytes()),
+        Encoding::Utf16le => bytes
+            .iter()
+            .step_by(2)
+            .take(anchor.len())
+            .eq(anchor.as_bytes().iter()),
+    };
+    let preview = if starts_with_anchor && anchor.len() * 2 < m.len as usize {
+        format!("{anchor}…")
+    } else {
+        "…".to_string()
+    };
+    Finding {
+        rule: rule.id.to_string(),
+        description: rule.description.to_string(),
+        confidence: rule.confidence,
+        encoding: m.encoding,
+        range: range.kind,
+        stream: range.origin.name.clone(),
+        stream_type: range.origin.stream_type,
+        stream_index: range.origin.stream_index,
+        offset: m.offset,
+        length: m.len,
+        virtual_address: range
+            .vaddr
+            .map(|v| format!("{:#x}", v.wrapping_add(m.offset - range.start))),
+        action,
+        fingerprint: ctx.fingerprinter.fingerprint(bytes, m.encoding),
+        preview,
+    }
+}

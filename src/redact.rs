@@ -1,0 +1,190 @@
+//! Redaction: which bytes become zero, and writing the scrubbed copy so
+//! that no failure can leave a half-written output or touch the input.
+//!
+//! The output is the input copied (by the kernel, `copy_file_range`, where
+//! the file system allows), zeros written over the redaction spans, synced,
+//! checked, and only then renamed over the destination. The check re-reads
+//! the output's layout: its structure must be byte-identical to the
+//! input's, and every span must read back as zeros.
+
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use memmap2::Mmap;
+use sha2::{Digest, Sha256};
+
+use crate::layout::Layout;
+
+/// Merges `spans` (offset, length) into sorted, non-overlapping `[start,
+/// end)` intervals and removes every byte that lies in `protected`.
+pub fn plan(spans: impl IntoIterator<Item = (u64, u64)>, protected: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut v: Vec<(u64, u64)> = spans
+        .into_iter()
+        .filter(|&(_, len)| len > 0)
+        .map(|(s, len)| (s, s + len))
+        .collect();
+    v.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(v.len());
+    for (s, e) in v {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    // Subtract protected intervals (both lists sorted).
+    let mut out = Vec::with_capacity(merged.len());
+    let mut pi = 0;
+    for (mut s, e) in merged {
+        while pi < protected.len() && protected[pi].1 <= s {
+            pi += 1;
+        }
+        let mut j = pi;
+        while s < e {
+            match protected.get(j) {
+                Some(&(ps, pe)) if ps < e => {
+                    if ps > s {
+                        out.push((s, ps));
+                    }
+                    s = s.max(pe);
+                    j += 1;
+                }
+                _ => {
+                    out.push((s, e));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Total bytes in a plan.
+pub fn planned_bytes(plan: &[(u64, u64)]) -> u64 {
+    plan.iter().map(|&(s, e)| e - s).sum()
+}
+
+/// Writes the scrubbed copy of `input` to `dest` atomically and returns
+/// the copy's SHA-256.
+///
+/// `relayout` rebuilds the layout of the written copy so that it can be
+/// checked against the input's before the copy is put in place.
+pub fn write_scrubbed(
+    input: &Path,
+    data: &[u8],
+    layout: &Layout,
+    plan: &[(u64, u64)],
+    dest: &Path,
+    relayout: &dyn Fn(&[u8]) -> Result<Layout>,
+) -> Result<String> {
+    let dir = parent_dir(dest);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".dumpscrub-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+
+    let mut src = File::open(input).with_context(|| format!("{}: cannot open", input.display()))?;
+    let copied = io::copy(&mut src, tmp.as_file_mut())
+        .with_context(|| format!("{}: cannot write the output copy", dest.display()))?;
+    if copied != data.len() as u64 {
+        bail!(
+            "{}: the file changed size while it was being scrubbed ({} bytes mapped, {} copied)",
+            input.display(),
+            data.len(),
+            copied
+        );
+    }
+    let zeros = vec![0u8; 1 << 16];
+    for &(s, e) in plan {
+        let mut at = s;
+        while at < e {
+            let n = ((e - at) as usize).min(zeros.len());
+            tmp.as_file()
+                .write_all_at(&zeros[..n], at)
+                .with_context(|| format!("{}: cannot write the output copy", dest.display()))?;
+            at += n as u64;
+        }
+    }
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("{}: cannot sync the output copy", dest.display()))?;
+
+    let sha256 = check_output(tmp.as_file(), data, layout, plan, relayout)
+        .with_context(|| format!("{}: the scrubbed copy failed its check; nothing was written", dest.display()))?;
+
+    let perms = fs::metadata(input)
+        .with_context(|| format!("{}: cannot read permissions", input.display()))?
+        .permissions();
+    fs::set_permissions(tmp.path(), perms)
+        .with_context(|| format!("{}: cannot set permissions", dest.display()))?;
+    tmp.persist(dest)
+        .map_err(|e| e.error)
+        .with_context(|| format!("{}: cannot move the scrubbed copy into place", dest.display()))?;
+    // The rename is durable only once the directory entry is.
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(sha256)
+}
+
+fn parent_dir(dest: &Path) -> PathBuf {
+    match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn check_output(
+    out: &File,
+    data: &[u8],
+    layout: &Layout,
+    plan: &[(u64, u64)],
+    relayout: &dyn Fn(&[u8]) -> Result<Layout>,
+) -> Result<String> {
+    if data.is_empty() {
+        relayout(&[]).context("the output no longer parses")?;
+        return Ok(crate::hex(&Sha256::digest([])));
+    }
+    // SAFETY: the temporary file is ours alone (mode 0600, unlinked on any
+    // error) and is not modified while mapped.
+    let map = unsafe { Mmap::map(out) }.context("cannot map the output copy")?;
+    if map.len() != data.len() {
+        bail!("output is {} bytes, input {}", map.len(), data.len());
+    }
+    let again = relayout(&map).context("the output no longer parses")?;
+    if again.ranges != layout.ranges {
+        bail!("the output's stream directory or descriptors differ from the input's");
+    }
+    for (s, e) in layout.protected_spans() {
+        if map[s as usize..e as usize] != data[s as usize..e as usize] {
+            bail!("structure bytes at offset {s:#x} changed");
+        }
+    }
+    for &(s, e) in plan {
+        if map[s as usize..e as usize].iter().any(|&b| b != 0) {
+            bail!("redacted bytes at offset {s:#x} did not read back as zeros");
+        }
+    }
+    Ok(crate::hex(&Sha256::digest(&map[..])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_merges_and_never_touches_protected_bytes() {
+        let spans = [(10, 10), (15, 10), (40, 5), (100, 50)];
+        let protected = [(0, 12), (42, 43), (120, 130)];
+        let p = plan(spans, &protected);
+        assert_eq!(p, vec![(12, 25), (40, 42), (43, 45), (100, 120), (130, 150)]);
+        for &(s, e) in &p {
+            for &(ps, pe) in &protected {
+                assert!(e <= ps || s >= pe);
+            }
+        }
+    }
+}
