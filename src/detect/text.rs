@@ -7,7 +7,7 @@
 //! narrowed (every other byte, stopping at the first code unit outside
 //! ASCII) and the same regex confirms it, so one rule serves both encodings.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use anyhow::{Context, Result};
 use regex::bytes::Regex;
 
@@ -80,6 +80,7 @@ impl TextDetector {
         // Leftmost-first keeps the automaton on its SIMD prefilter path.
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&needles)
             .context("building the anchor automaton")?;
         let max_chars = rules.iter().map(|r| r.max_len).max().unwrap_or(0);
@@ -113,18 +114,38 @@ impl TextDetector {
     /// appends matches whose secret starts in `own` (file offsets).
     pub fn scan(&self, buf: &[u8], base: u64, own: std::ops::Range<u64>, out: &mut Vec<RawMatch>) {
         let mut narrow = Vec::new();
-        for hit in self.automaton.find_iter(buf) {
-            let pid = hit.pattern().as_u32();
-            let pattern = &self.patterns[pid as usize];
-            for &ri in &pattern.rules {
-                let c = &self.rules[ri as usize];
-                match pattern.encoding {
-                    Encoding::Ascii => {
-                        self.confirm_ascii(c, ri, pid, buf, base, hit.start(), hit.end(), &own, out)
+        for (from, to) in islands(buf) {
+            let input = aho_corasick::Input::new(buf).span(from..to);
+            for hit in self.automaton.find_iter(input) {
+                let pid = hit.pattern().as_u32();
+                let pattern = &self.patterns[pid as usize];
+                for &ri in &pattern.rules {
+                    let c = &self.rules[ri as usize];
+                    match pattern.encoding {
+                        Encoding::Ascii => self.confirm_ascii(
+                            c,
+                            ri,
+                            pid,
+                            buf,
+                            base,
+                            hit.start(),
+                            hit.end(),
+                            &own,
+                            out,
+                        ),
+                        Encoding::Utf16le => self.confirm_utf16(
+                            c,
+                            ri,
+                            pid,
+                            buf,
+                            base,
+                            hit.start(),
+                            pattern.chars,
+                            &own,
+                            &mut narrow,
+                            out,
+                        ),
                     }
-                    Encoding::Utf16le => self.confirm_utf16(
-                        c, ri, pid, buf, base, hit.start(), pattern.chars, &own, &mut narrow, out,
-                    ),
                 }
             }
         }
@@ -176,9 +197,8 @@ impl TextDetector {
         out: &mut Vec<RawMatch>,
     ) {
         let reach = c.rule.max_len + 1;
-        let is_ascii_unit = |i: usize| {
-            i + 1 < buf.len() && buf[i + 1] == 0 && (1..0x80).contains(&buf[i])
-        };
+        let is_ascii_unit =
+            |i: usize| i + 1 < buf.len() && buf[i + 1] == 0 && (1..0x80).contains(&buf[i]);
         // Walk back over ASCII code units from the hit, then forward.
         let mut start = hit_start;
         let mut back = 0;
@@ -220,8 +240,49 @@ impl TextDetector {
         buf.extend(encode(text, encoding));
         let mut out = Vec::new();
         self.scan(&buf, 0, 0..buf.len() as u64, &mut out);
-        out.iter().any(|m| m.rule == index && m.encoding == encoding)
+        out.iter()
+            .any(|m| m.rule == index && m.encoding == encoding)
     }
+}
+
+/// Shortest run of zero bytes worth skipping. No anchor contains two zero
+/// bytes in a row (UTF-16LE anchors interleave one zero with ASCII), so no
+/// anchor can start inside such a run; confirmation still sees the whole
+/// buffer.
+const ZERO_RUN: usize = 64;
+
+/// The parts of `buf` between runs of at least [`ZERO_RUN`] zero bytes.
+/// Dumps are often a third zeros; skipping them word-wise is an order of
+/// magnitude faster than feeding them through the automaton.
+fn islands(buf: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i + ZERO_RUN <= buf.len() {
+        let block = &buf[i..i + ZERO_RUN];
+        if block.iter().all(|&b| b == 0) {
+            // Extend the zero run backwards and forwards to its edges.
+            let mut z0 = i;
+            while z0 > start && buf[z0 - 1] == 0 {
+                z0 -= 1;
+            }
+            let mut z1 = i + ZERO_RUN;
+            while z1 < buf.len() && buf[z1] == 0 {
+                z1 += 1;
+            }
+            if z0 > start {
+                out.push((start, z0));
+            }
+            start = z1;
+            i = z1;
+        } else {
+            i += ZERO_RUN;
+        }
+    }
+    if start < buf.len() {
+        out.push((start, buf.len()));
+    }
+    out
 }
 
 /// Regex matches in `window` that overlap the anchor hit `[hs, he)` and pass
@@ -233,10 +294,7 @@ fn confirm(c: &Compiled, window: &[u8], hs: usize, he: usize) -> Vec<(usize, usi
         if whole.end() <= hs || whole.start() >= he {
             continue;
         }
-        let secret = c
-            .secret_group
-            .and_then(|g| caps.get(g))
-            .unwrap_or(whole);
+        let secret = c.secret_group.and_then(|g| caps.get(g)).unwrap_or(whole);
         if secret.is_empty() || !passes_entropy(&c.rule, secret.as_bytes()) {
             continue;
         }
@@ -269,18 +327,36 @@ mod tests {
                 for misalign in [false, true] {
                     for ex in rule.true_examples {
                         if !det.finds(i as u32, ex.as_bytes(), enc, misalign) {
-                            failures.push(format!("{} missed {:?} ({enc:?}, misalign {misalign})", rule.id, ex));
+                            failures.push(format!(
+                                "{} missed {:?} ({enc:?}, misalign {misalign})",
+                                rule.id, ex
+                            ));
                         }
                     }
                     for ex in rule.false_examples {
                         if det.finds(i as u32, ex.as_bytes(), enc, misalign) {
-                            failures.push(format!("{} matched false example {:?} ({enc:?})", rule.id, ex));
+                            failures.push(format!(
+                                "{} matched false example {:?} ({enc:?})",
+                                rule.id, ex
+                            ));
                         }
                     }
                 }
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn islands_skip_only_long_zero_runs() {
+        let mut buf = vec![1u8; 10];
+        buf.extend([0u8; 200]);
+        buf.extend([2u8; 5]);
+        buf.extend([0u8; 10]);
+        buf.extend([3u8; 100]);
+        let isl = islands(&buf);
+        assert_eq!(isl, vec![(0, 10), (210, buf.len())]);
+        assert!(islands(&[0u8; 1000]).is_empty());
     }
 
     #[test]
@@ -291,7 +367,10 @@ mod tests {
         buf.extend(encode(token, Encoding::Utf16le));
         let mut out = Vec::new();
         det.scan(&buf, 1000, 0..u64::MAX, &mut out);
-        let m = out.iter().find(|m| m.encoding == Encoding::Utf16le).expect("found");
+        let m = out
+            .iter()
+            .find(|m| m.encoding == Encoding::Utf16le)
+            .expect("found");
         assert_eq!(m.offset, 1000 + 3 + 2 * 3);
         assert_eq!(m.len, 2 * 40);
     }
