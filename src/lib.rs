@@ -102,7 +102,8 @@ impl Input {
         // SAFETY: the file is opened read-only and dumpscrub never writes
         // to its input. Another process truncating it while we read would
         // fault; dumps being scrubbed are not expected to be live files.
-        let map = unsafe { Mmap::map(&file) }.with_context(|| format!("{}: cannot map", path.display()))?;
+        let map = unsafe { Mmap::map(&file) }
+            .with_context(|| format!("{}: cannot map", path.display()))?;
         Ok(Input { map: Some(map) })
     }
 
@@ -149,18 +150,29 @@ impl Engine {
 
     /// Scrubs `input` into `dest` (which may be `input` itself for an
     /// in-place scrub; the replace is atomic either way).
-    pub fn scrub_file(&self, input: &Path, dest: &Path) -> std::result::Result<FileReport, FileError> {
+    pub fn scrub_file(
+        &self,
+        input: &Path,
+        dest: &Path,
+    ) -> std::result::Result<FileReport, FileError> {
         self.process(input, Some(dest))
     }
 
-    fn process(&self, path: &Path, dest: Option<&Path>) -> std::result::Result<FileReport, FileError> {
+    fn process(
+        &self,
+        path: &Path,
+        dest: Option<&Path>,
+    ) -> std::result::Result<FileReport, FileError> {
         let started = Instant::now();
         let display = path.display().to_string();
         let input = Input::open(path)?;
         let data = input.bytes();
         let layout = self.layout(data, &display)?;
 
-        let (sha256, result) = rayon::join(|| hex(&Sha256::digest(data)), || scan::scan(data, &layout, &self.detector));
+        let (sha256, result) = rayon::join(
+            || hex(&Sha256::digest(data)),
+            || scan::scan(data, &layout, &self.detector),
+        );
         let ctx = FindingContext {
             data,
             layout: &layout,
@@ -203,7 +215,10 @@ impl Engine {
         let not_scanned = if result.bytes_scanned == size {
             Vec::new()
         } else {
-            vec![format!("{} bytes outside every scan segment", size - result.bytes_scanned)]
+            vec![format!(
+                "{} bytes outside every scan segment",
+                size - result.bytes_scanned
+            )]
         };
         Ok(FileReport {
             path: display,

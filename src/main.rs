@@ -53,7 +53,12 @@ struct ScrubArgs {
     /// The dump to scrub.
     input: PathBuf,
     /// Where to write the scrubbed copy.
-    #[arg(short, long, required_unless_present = "in_place", conflicts_with = "in_place")]
+    #[arg(
+        short,
+        long,
+        required_unless_present = "in_place",
+        conflicts_with = "in_place"
+    )]
     output: Option<PathBuf>,
     /// Replace INPUT with the scrubbed copy (atomically: never half-written).
     #[arg(long)]
@@ -140,9 +145,13 @@ fn engine(c: &Common) -> Result<Engine> {
             .build_global()
             .context("cannot start the worker threads")?;
     }
-    let fingerprint_key = match (&c.fingerprint_key_file, std::env::var_os("DUMPSCRUB_FINGERPRINT_KEY")) {
+    let fingerprint_key = match (
+        &c.fingerprint_key_file,
+        std::env::var_os("DUMPSCRUB_FINGERPRINT_KEY"),
+    ) {
         (Some(p), _) => {
-            let k = std::fs::read(p).with_context(|| format!("{}: cannot read the fingerprint key", p.display()))?;
+            let k = std::fs::read(p)
+                .with_context(|| format!("{}: cannot read the fingerprint key", p.display()))?;
             let k = k.trim_ascii().to_vec();
             if k.is_empty() {
                 bail!("{}: the fingerprint key file is empty", p.display());
@@ -168,7 +177,9 @@ fn scrub(a: ScrubArgs) -> Result<u8> {
     let dest = if a.in_place {
         a.input.clone()
     } else {
-        a.output.clone().expect("clap requires -o without --in-place")
+        a.output
+            .clone()
+            .expect("clap requires -o without --in-place")
     };
     if !a.in_place && same_file(&a.input, &dest) {
         bail!(
@@ -181,12 +192,20 @@ fn scrub(a: ScrubArgs) -> Result<u8> {
         Err(e) => FileReport::failed(&a.input.display().to_string(), Status::Error, e.to_string()),
     };
     let failed = file.status != Status::Ok;
-    let report = Report::new("scrub", engine.rule_count(), engine.fingerprints_keyed(), vec![file]);
+    let report = Report::new(
+        "scrub",
+        engine.rule_count(),
+        engine.fingerprints_keyed(),
+        vec![file],
+    );
     emit(&report, &a.common)?;
     if !a.common.quiet {
         let f = &report.files[0];
         if failed {
-            eprintln!("dumpscrub: error: {}", f.error.as_deref().unwrap_or("failed"));
+            eprintln!(
+                "dumpscrub: error: {}",
+                f.error.as_deref().unwrap_or("failed")
+            );
         } else {
             eprintln!(
                 "dumpscrub: {}: {} findings, {} bytes redacted -> {}",
@@ -197,7 +216,10 @@ fn scrub(a: ScrubArgs) -> Result<u8> {
             );
         }
     } else if failed {
-        eprintln!("dumpscrub: error: {}", report.files[0].error.as_deref().unwrap_or("failed"));
+        eprintln!(
+            "dumpscrub: error: {}",
+            report.files[0].error.as_deref().unwrap_or("failed")
+        );
     }
     Ok(if failed { EXIT_ERROR } else { EXIT_CLEAN })
 }
@@ -225,11 +247,19 @@ fn scan(a: ScanArgs) -> Result<u8> {
             files.push(scan_one(&engine, root, false));
         }
     }
-    let report = Report::new("scan", engine.rule_count(), engine.fingerprints_keyed(), files);
+    let report = Report::new(
+        "scan",
+        engine.rule_count(),
+        engine.fingerprints_keyed(),
+        files,
+    );
     emit(&report, &a.common)?;
     let s = &report.summary;
     for f in report.files.iter().filter(|f| f.status == Status::Error) {
-        eprintln!("dumpscrub: error: {}", f.error.as_deref().unwrap_or("failed"));
+        eprintln!(
+            "dumpscrub: error: {}",
+            f.error.as_deref().unwrap_or("failed")
+        );
     }
     if !a.common.quiet {
         eprintln!(
@@ -255,7 +285,9 @@ fn scan_one(engine: &Engine, path: &Path, from_walk: bool) -> FileReport {
     let display = path.display().to_string();
     match engine.scan_file(path) {
         Ok(r) => r,
-        Err(FileError::NotRecognised(m)) if from_walk => FileReport::failed(&display, Status::Skipped, m),
+        Err(FileError::NotRecognised(m)) if from_walk => {
+            FileReport::failed(&display, Status::Skipped, m)
+        }
         Err(e) => FileReport::failed(&display, Status::Error, e.to_string()),
     }
 }
@@ -270,8 +302,10 @@ fn emit(report: &Report, c: &Common) -> Result<()> {
     };
     if target.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();
-        out.write_all(body.as_bytes()).context("cannot write the report to standard output")?;
-        out.flush().context("cannot write the report to standard output")?;
+        out.write_all(body.as_bytes())
+            .context("cannot write the report to standard output")?;
+        out.flush()
+            .context("cannot write the report to standard output")?;
         return Ok(());
     }
     let dir = match target.parent() {

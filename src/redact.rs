@@ -20,7 +20,10 @@ use crate::layout::Layout;
 
 /// Merges `spans` (offset, length) into sorted, non-overlapping `[start,
 /// end)` intervals and removes every byte that lies in `protected`.
-pub fn plan(spans: impl IntoIterator<Item = (u64, u64)>, protected: &[(u64, u64)]) -> Vec<(u64, u64)> {
+pub fn plan(
+    spans: impl IntoIterator<Item = (u64, u64)>,
+    protected: &[(u64, u64)],
+) -> Vec<(u64, u64)> {
     let mut v: Vec<(u64, u64)> = spans
         .into_iter()
         .filter(|&(_, len)| len > 0)
@@ -112,17 +115,24 @@ pub fn write_scrubbed(
         .sync_all()
         .with_context(|| format!("{}: cannot sync the output copy", dest.display()))?;
 
-    let sha256 = check_output(tmp.as_file(), data, layout, plan, relayout)
-        .with_context(|| format!("{}: the scrubbed copy failed its check; nothing was written", dest.display()))?;
+    let sha256 = check_output(tmp.as_file(), data, layout, plan, relayout).with_context(|| {
+        format!(
+            "{}: the scrubbed copy failed its check; nothing was written",
+            dest.display()
+        )
+    })?;
 
     let perms = fs::metadata(input)
         .with_context(|| format!("{}: cannot read permissions", input.display()))?
         .permissions();
     fs::set_permissions(tmp.path(), perms)
         .with_context(|| format!("{}: cannot set permissions", dest.display()))?;
-    tmp.persist(dest)
-        .map_err(|e| e.error)
-        .with_context(|| format!("{}: cannot move the scrubbed copy into place", dest.display()))?;
+    tmp.persist(dest).map_err(|e| e.error).with_context(|| {
+        format!(
+            "{}: cannot move the scrubbed copy into place",
+            dest.display()
+        )
+    })?;
     // The rename is durable only once the directory entry is.
     if let Ok(d) = File::open(&dir) {
         let _ = d.sync_all();
@@ -180,7 +190,10 @@ mod tests {
         let spans = [(10, 10), (15, 10), (40, 5), (100, 50)];
         let protected = [(0, 12), (42, 43), (120, 130)];
         let p = plan(spans, &protected);
-        assert_eq!(p, vec![(12, 25), (40, 42), (43, 45), (100, 120), (130, 150)]);
+        assert_eq!(
+            p,
+            vec![(12, 25), (40, 42), (43, 45), (100, 120), (130, 150)]
+        );
         for &(s, e) in &p {
             for &(ps, pe) in &protected {
                 assert!(e <= ps || s >= pe);

@@ -73,10 +73,7 @@ pub fn stream_name(stream_type: u32) -> String {
 /// Streams that are binary records tools interpret field by field and
 /// that hold no free text: kept as structure.
 fn is_structure_only(stream_type: u32) -> bool {
-    matches!(
-        stream_type,
-        13 | 15 | 16 | 17 | 18 | 21 | 22 | 0x4767_0001
-    )
+    matches!(stream_type, 13 | 15 | 16 | 17 | 18 | 21 | 22 | 0x4767_0001)
 }
 
 /// Bounds-checked little-endian reads over the mapped file.
@@ -90,7 +87,12 @@ impl<'a> Reader<'a> {
         self.data.len() as u64
     }
 
-    fn bytes(&self, offset: u64, len: u64, what: &dyn Fn() -> String) -> Result<&'a [u8], LayoutError> {
+    fn bytes(
+        &self,
+        offset: u64,
+        len: u64,
+        what: &dyn Fn() -> String,
+    ) -> Result<&'a [u8], LayoutError> {
         let end = offset.checked_add(len).filter(|&e| e <= self.size());
         match end {
             Some(end) => Ok(&self.data[offset as usize..end as usize]),
@@ -132,7 +134,14 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn claim(&mut self, start: u64, len: u64, kind: RangeKind, vaddr: Option<u64>, origin: &Origin) {
+    fn claim(
+        &mut self,
+        start: u64,
+        len: u64,
+        kind: RangeKind,
+        vaddr: Option<u64>,
+        origin: &Origin,
+    ) {
         if len > 0 {
             self.claims.push(Claim {
                 start,
@@ -198,7 +207,14 @@ impl<'a> Builder<'a> {
         }
         let len = self.r.u32(rva, &|| format!("{what} length"))? as u64;
         self.claim(rva, 4, RangeKind::Structure, None, origin);
-        self.claim_checked(rva + 4, len, RangeKind::Stream, None, &sub(origin, what), &|| what.to_string())
+        self.claim_checked(
+            rva + 4,
+            len,
+            RangeKind::Stream,
+            None,
+            &sub(origin, what),
+            &|| what.to_string(),
+        )
     }
 
     /// A Crashpad MinidumpUTF8String / MinidumpByteArray (u32 length, bytes).
@@ -208,7 +224,14 @@ impl<'a> Builder<'a> {
         }
         let len = self.r.u32(rva, &|| format!("{what} length"))? as u64;
         self.claim(rva, 4, RangeKind::Structure, None, origin);
-        self.claim_checked(rva + 4, len, RangeKind::Stream, None, &sub(origin, what), &|| what.to_string())
+        self.claim_checked(
+            rva + 4,
+            len,
+            RangeKind::Stream,
+            None,
+            &sub(origin, what),
+            &|| what.to_string(),
+        )
     }
 
     /// A location descriptor (u32 size, u32 rva) at `at`.
@@ -230,7 +253,9 @@ impl<'a> Builder<'a> {
         if e.size == 0 {
             return Ok(());
         }
-        self.r.bytes(e.rva, e.size, &|| format!("{} (directory index {})", origin.name, e.index))?;
+        self.r.bytes(e.rva, e.size, &|| {
+            format!("{} (directory index {})", origin.name, e.index)
+        })?;
         match e.stream_type {
             3 => self.thread_list(&e, &origin, 48),
             8 => self.thread_list(&e, &origin, 64),
@@ -254,7 +279,12 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn memory_descriptor(&mut self, at: u64, origin: &Origin, what: &str) -> Result<(), LayoutError> {
+    fn memory_descriptor(
+        &mut self,
+        at: u64,
+        origin: &Origin,
+        what: &str,
+    ) -> Result<(), LayoutError> {
         let what_fn = || what.to_string();
         let base = self.r.u64(at, &what_fn)?;
         let (size, rva) = self.location(at + 8, &what_fn)?;
@@ -263,7 +293,12 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn thread_list(&mut self, e: &Entry, origin: &Origin, entry_size: u64) -> Result<(), LayoutError> {
+    fn thread_list(
+        &mut self,
+        e: &Entry,
+        origin: &Origin,
+        entry_size: u64,
+    ) -> Result<(), LayoutError> {
         let count = self.r.u32(e.rva, &|| "thread count".into())? as u64;
         let first = self.array_start(e, 4, count, entry_size)?;
         self.claim(e.rva, e.size, RangeKind::Structure, None, origin);
@@ -271,11 +306,19 @@ impl<'a> Builder<'a> {
         let ctx_origin = sub(origin, "thread context");
         for i in 0..count {
             let t = first + i * entry_size;
-            self.memory_descriptor(t + 24, &stack_origin, &format!("thread {i} stack descriptor"))?;
+            self.memory_descriptor(
+                t + 24,
+                &stack_origin,
+                &format!("thread {i} stack descriptor"),
+            )?;
             let (size, rva) = self.location(t + 40, &|| format!("thread {i} context"))?;
             self.claim(rva, size, RangeKind::Structure, None, &ctx_origin);
             if entry_size == 64 {
-                self.memory_descriptor(t + 48, &sub(origin, "backing store"), &format!("thread {i} backing store"))?;
+                self.memory_descriptor(
+                    t + 48,
+                    &sub(origin, "backing store"),
+                    &format!("thread {i} backing store"),
+                )?;
             }
         }
         Ok(())
@@ -337,7 +380,13 @@ impl<'a> Builder<'a> {
         }
         self.claim(e.rva, e.size, RangeKind::Structure, None, origin);
         let (size, rva) = self.location(e.rva + 160, &|| "exception thread context".into())?;
-        self.claim(rva, size, RangeKind::Structure, None, &sub(origin, "thread context"));
+        self.claim(
+            rva,
+            size,
+            RangeKind::Structure,
+            None,
+            &sub(origin, "thread context"),
+        );
         Ok(())
     }
 
@@ -356,7 +405,9 @@ impl<'a> Builder<'a> {
         let desc_size = self.r.u32(e.rva + 4, &|| "handle data header".into())? as u64;
         let count = self.r.u32(e.rva + 8, &|| "handle data header".into())? as u64;
         if desc_size < 16 {
-            return Err(self.err(format!("HandleDataStream descriptor size {desc_size} is too small")));
+            return Err(self.err(format!(
+                "HandleDataStream descriptor size {desc_size} is too small"
+            )));
         }
         let first = self.array_start(e, header, count, desc_size)?;
         for i in 0..count {
@@ -375,11 +426,15 @@ impl<'a> Builder<'a> {
         let entry_size = self.r.u32(e.rva + 4, &|| "unloaded module header".into())? as u64;
         let count = self.r.u32(e.rva + 8, &|| "unloaded module header".into())? as u64;
         if entry_size < 24 {
-            return Err(self.err(format!("UnloadedModuleListStream entry size {entry_size} is too small")));
+            return Err(self.err(format!(
+                "UnloadedModuleListStream entry size {entry_size} is too small"
+            )));
         }
         let first = self.array_start(e, header, count, entry_size)?;
         for i in 0..count {
-            let name_rva = self.r.u32(first + i * entry_size + 20, &|| format!("unloaded module {i}"))? as u64;
+            let name_rva = self.r.u32(first + i * entry_size + 20, &|| {
+                format!("unloaded module {i}")
+            })? as u64;
             self.utf16_string(name_rva, origin, "unloaded module name")?;
         }
         Ok(())
@@ -390,7 +445,9 @@ impl<'a> Builder<'a> {
         let first = self.array_start(e, 4, count, 12)?;
         self.claim(e.rva, e.size, RangeKind::Structure, None, origin);
         for i in 0..count {
-            let rva = self.r.u64(first + i * 12 + 4, &|| format!("thread name {i}"))?;
+            let rva = self
+                .r
+                .u64(first + i * 12 + 4, &|| format!("thread name {i}"))?;
             self.utf16_string(rva, origin, "thread name")?;
         }
         Ok(())
@@ -418,20 +475,32 @@ impl<'a> Builder<'a> {
                 continue;
             }
             self.claim(mrva, msize, RangeKind::Structure, None, origin);
-            let (lsize, lrva) = self.location(mrva + 4, &|| format!("Crashpad module {i} list annotations"))?;
+            let (lsize, lrva) = self.location(mrva + 4, &|| {
+                format!("Crashpad module {i} list annotations")
+            })?;
             if lsize > 0 {
                 self.claim(lrva, lsize, RangeKind::Structure, None, origin);
-                let n = self.r.u32(lrva, &|| "Crashpad list annotation count".into())? as u64;
+                let n = self
+                    .r
+                    .u32(lrva, &|| "Crashpad list annotation count".into())?
+                    as u64;
                 for j in 0..n {
-                    let srva = self.r.u32(lrva + 4 + j * 4, &|| "Crashpad list annotation".into())? as u64;
+                    let srva = self
+                        .r
+                        .u32(lrva + 4 + j * 4, &|| "Crashpad list annotation".into())?
+                        as u64;
                     self.counted_bytes(srva, origin, "Crashpad list annotation")?;
                 }
             }
-            let (ssize, srva) = self.location(mrva + 12, &|| format!("Crashpad module {i} simple annotations"))?;
+            let (ssize, srva) = self.location(mrva + 12, &|| {
+                format!("Crashpad module {i} simple annotations")
+            })?;
             if ssize > 0 {
                 self.string_dictionary(srva, origin)?;
             }
-            let (asize, arva) = self.location(mrva + 20, &|| format!("Crashpad module {i} annotation objects"))?;
+            let (asize, arva) = self.location(mrva + 20, &|| {
+                format!("Crashpad module {i} annotation objects")
+            })?;
             if asize > 0 {
                 self.claim(arva, asize, RangeKind::Structure, None, origin);
                 let n = self.r.u32(arva, &|| "Crashpad annotation count".into())? as u64;
@@ -448,7 +517,9 @@ impl<'a> Builder<'a> {
     }
 
     fn string_dictionary(&mut self, rva: u64, origin: &Origin) -> Result<(), LayoutError> {
-        let count = self.r.u32(rva, &|| "Crashpad annotation dictionary".into())? as u64;
+        let count = self
+            .r
+            .u32(rva, &|| "Crashpad annotation dictionary".into())? as u64;
         let len = count
             .checked_mul(8)
             .and_then(|n| n.checked_add(4))
@@ -457,8 +528,14 @@ impl<'a> Builder<'a> {
             "Crashpad annotation dictionary".into()
         })?;
         for i in 0..count {
-            let key = self.r.u32(rva + 4 + i * 8, &|| "Crashpad annotation key".into())? as u64;
-            let value = self.r.u32(rva + 8 + i * 8, &|| "Crashpad annotation value".into())? as u64;
+            let key = self
+                .r
+                .u32(rva + 4 + i * 8, &|| "Crashpad annotation key".into())?
+                as u64;
+            let value = self
+                .r
+                .u32(rva + 8 + i * 8, &|| "Crashpad annotation value".into())?
+                as u64;
             self.counted_bytes(key, origin, "Crashpad annotation key")?;
             self.counted_bytes(value, origin, "Crashpad annotation value")?;
         }
@@ -475,33 +552,56 @@ fn sub(origin: &Origin, what: &str) -> Origin {
 }
 
 fn describe(e: &Entry) -> String {
-    format!("{} (directory index {})", stream_name(e.stream_type), e.index)
+    format!(
+        "{} (directory index {})",
+        stream_name(e.stream_type),
+        e.index
+    )
 }
 
 /// Builds the layout of a minidump held in `data`. `path` is used in errors.
 pub fn build(data: &[u8], path: &str) -> Result<Layout, LayoutError> {
     let r = Reader { data, path };
     if !sniff(data) {
-        return Err(LayoutError(format!("{path}: not a minidump (no MDMP signature)")));
+        return Err(LayoutError(format!(
+            "{path}: not a minidump (no MDMP signature)"
+        )));
     }
     // The crate's own header checks (version, directory) come first, so a
     // file it rejects is never scrubbed on our parser's word alone.
-    let dump = Minidump::read(data)
-        .map_err(|e| LayoutError(format!("{path}: the minidump crate cannot read this file: {e}")))?;
+    let dump = Minidump::read(data).map_err(|e| {
+        LayoutError(format!(
+            "{path}: the minidump crate cannot read this file: {e}"
+        ))
+    })?;
 
     let stream_count = r.u32(8, &|| "header".into())? as u64;
     let dir_rva = r.u32(12, &|| "header".into())? as u64;
     r.bytes(0, HEADER_SIZE, &|| "header".into())?;
     let dir_len = stream_count * DIRECTORY_ENTRY_SIZE;
-    r.bytes(dir_rva, dir_len, &|| format!("stream directory of {stream_count} entries"))?;
+    r.bytes(dir_rva, dir_len, &|| {
+        format!("stream directory of {stream_count} entries")
+    })?;
 
     let mut b = Builder {
         r,
         claims: Vec::new(),
         regions: 0,
     };
-    b.claim(0, HEADER_SIZE, RangeKind::Structure, None, &Origin::named("header"));
-    b.claim(dir_rva, dir_len, RangeKind::Structure, None, &Origin::named("stream directory"));
+    b.claim(
+        0,
+        HEADER_SIZE,
+        RangeKind::Structure,
+        None,
+        &Origin::named("header"),
+    );
+    b.claim(
+        dir_rva,
+        dir_len,
+        RangeKind::Structure,
+        None,
+        &Origin::named("stream directory"),
+    );
     for index in 0..stream_count {
         let at = dir_rva + index * DIRECTORY_ENTRY_SIZE;
         let entry = Entry {
@@ -538,12 +638,20 @@ fn cross_check_memory(
     let mut seen: Vec<(u64, u64, u64)> = Vec::new();
     if let Ok(list) = dump.get_stream::<MinidumpMemoryList>() {
         for m in list.iter() {
-            seen.push((m.bytes.as_ptr() as usize as u64 - base as u64, m.bytes.len() as u64, m.base_address));
+            seen.push((
+                m.bytes.as_ptr() as usize as u64 - base as u64,
+                m.bytes.len() as u64,
+                m.base_address,
+            ));
         }
     }
     if let Ok(list) = dump.get_stream::<MinidumpMemory64List>() {
         for m in list.iter() {
-            seen.push((m.bytes.as_ptr() as usize as u64 - base as u64, m.bytes.len() as u64, m.base_address));
+            seen.push((
+                m.bytes.as_ptr() as usize as u64 - base as u64,
+                m.bytes.len() as u64,
+                m.base_address,
+            ));
         }
     }
     let mut ours: Vec<(u64, u64, u64)> = claims

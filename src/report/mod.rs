@@ -134,7 +134,12 @@ pub struct RunSummary {
 }
 
 impl Report {
-    pub fn new(command: &'static str, rules: usize, fingerprints_keyed: bool, files: Vec<FileReport>) -> Self {
+    pub fn new(
+        command: &'static str,
+        rules: usize,
+        fingerprints_keyed: bool,
+        files: Vec<FileReport>,
+    ) -> Self {
         let mut s = RunSummary {
             files: files.len(),
             ..Default::default()
@@ -152,7 +157,12 @@ impl Report {
             s.actionable += f
                 .findings
                 .iter()
-                .filter(|x| matches!(x.action, Action::Redacted | Action::WouldRedact | Action::KeptStructure))
+                .filter(|x| {
+                    matches!(
+                        x.action,
+                        Action::Redacted | Action::WouldRedact | Action::KeptStructure
+                    )
+                })
                 .count();
             s.bytes_redacted += f.summary.bytes_redacted;
         }

@@ -34,7 +34,11 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(
                 out,
                 "  bytes: {} structure, {} memory, {} streams, {} unreferenced; {:.1}% scanned",
-                b.by_kind.structure, b.by_kind.memory, b.by_kind.streams, b.by_kind.unreferenced, b.scanned_percent
+                b.by_kind.structure,
+                b.by_kind.memory,
+                b.by_kind.streams,
+                b.by_kind.unreferenced,
+                b.scanned_percent
             );
         }
         if f.findings.is_empty() {

@@ -96,7 +96,9 @@ pub fn passes_entropy(rule: &Rule, secret: &[u8]) -> bool {
     };
     let in_alphabet = |b: u8| match alphabet {
         Alphabet::Hex => b.is_ascii_hexdigit(),
-        Alphabet::Base64 => b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'),
+        Alphabet::Base64 => {
+            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
+        }
         Alphabet::Any => (0x21..0x7f).contains(&b),
     };
     if !secret.iter().all(|&b| in_alphabet(b)) {
@@ -127,8 +129,15 @@ mod tests {
         for r in BUILTIN_RULES {
             assert!(!r.anchors.is_empty(), "{} has no anchors", r.id);
             assert!(!r.true_examples.is_empty(), "{} has no true example", r.id);
-            assert!(!r.false_examples.is_empty(), "{} has no false example", r.id);
-            assert!(r.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+            assert!(
+                !r.false_examples.is_empty(),
+                "{} has no false example",
+                r.id
+            );
+            assert!(r
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
             assert!(r.max_len >= 8 && r.max_len <= 8192, "{} max_len", r.id);
         }
     }

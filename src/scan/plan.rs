@@ -81,7 +81,16 @@ mod tests {
 
     #[test]
     fn chunks_own_every_byte_exactly_once() {
-        let segs = [Segment { start: 10, end: 1000 }, Segment { start: 1000, end: 1001 }];
+        let segs = [
+            Segment {
+                start: 10,
+                end: 1000,
+            },
+            Segment {
+                start: 1000,
+                end: 1001,
+            },
+        ];
         let chunks = chunks(&segs, 100, 7);
         let mut next = 10;
         for c in &chunks {
@@ -91,6 +100,8 @@ mod tests {
         }
         assert_eq!(next, 1001);
         // The second segment is never read as context of the first.
-        assert!(chunks.iter().all(|c| c.read_end <= 1000 || c.read_start >= 1000));
+        assert!(chunks
+            .iter()
+            .all(|c| c.read_end <= 1000 || c.read_start >= 1000));
     }
 }
