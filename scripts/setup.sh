@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what dumpscrub's build, tests and benchmark need beyond a Rust
+# toolchain with rustfmt and clippy. Safe to run more than once.
+set -euo pipefail
+
+need_apt=()
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)   # scripts/bench.sh reads JSON reports
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)             # linking
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q "${need_apt[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found: install a Rust toolchain (https://rustup.rs) first" >&2
+  exit 1
+fi
+for comp in rustfmt clippy; do
+  if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    rustup component add "$comp"
+  fi
+done
+# Fetch every crate now, so that later steps can run without the network.
+cargo fetch --locked 2>/dev/null || cargo fetch
+echo "setup: ok"
