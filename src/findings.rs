@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::detect::text::TextDetector;
-use crate::detect::{Encoding, RawMatch};
+use crate::detect::{Encoding, KeyMatch, RawMatch};
 use crate::fingerprint::Fingerprinter;
 use crate::layout::{Layout, RangeKind};
 use crate::rules::Confidence;
@@ -45,6 +45,17 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub virtual_address: Option<String>,
     pub action: Action,
+    /// True when the finding is a private key whose mathematics was
+    /// checked (RSA p·q = n, EC d·G = Q, AES round-key relations).
+    pub validated: bool,
+    /// The key this finding belongs to (`rsa-2048:…`, a hash of the public
+    /// part), for key material and swept copies of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// How key material was stored (`pkcs1-der`, `cng-rsa-full-private-blob`,
+    /// `rsa-p-le`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<String>,
     pub fingerprint: String,
     /// A preview that never contains secret characters: the fixed prefix
     /// of the rule when the secret starts with it, else nothing.
@@ -61,9 +72,57 @@ pub struct FindingContext<'a> {
     pub writing: bool,
 }
 
-pub fn build(ctx: &FindingContext<'_>, matches: &[RawMatch]) -> Vec<Finding> {
+pub fn build(ctx: &FindingContext<'_>, matches: &[RawMatch], keys: &[KeyMatch]) -> Vec<Finding> {
     let protected = ctx.layout.protected_spans();
-    matches.iter().map(|m| one(ctx, &protected, m)).collect()
+    let mut out: Vec<Finding> = matches.iter().map(|m| one(ctx, &protected, m)).collect();
+    out.extend(keys.iter().map(|k| key(ctx, &protected, k)));
+    out.sort_by(|a, b| (a.offset, a.length, &a.rule, &a.form).cmp(&(b.offset, b.length, &b.rule, &b.form)));
+    out
+}
+
+fn action(ctx: &FindingContext<'_>, protected: &[(u64, u64)], offset: u64, len: u64, confidence: Confidence) -> Action {
+    let end = offset + len;
+    let idx = protected.partition_point(|&(_, e)| e <= offset);
+    let in_structure = protected.get(idx).is_some_and(|&(s, e)| s <= offset && end <= e);
+    if confidence < ctx.min_confidence {
+        Action::Reported
+    } else if in_structure {
+        Action::KeptStructure
+    } else if ctx.writing {
+        Action::Redacted
+    } else {
+        Action::WouldRedact
+    }
+}
+
+fn key(ctx: &FindingContext<'_>, protected: &[(u64, u64)], k: &KeyMatch) -> Finding {
+    let range = ctx.layout.range_at(k.offset).expect("every offset lies in the partition");
+    let bytes = &ctx.data[k.offset as usize..(k.offset + k.len) as usize];
+    let key_id = k
+        .key_id
+        .clone()
+        .or_else(|| k.key.as_ref().map(|m| m.id(ctx.fingerprinter)));
+    Finding {
+        rule: k.rule.to_string(),
+        description: k.description.to_string(),
+        confidence: k.confidence,
+        encoding: k.encoding,
+        range: range.kind,
+        stream: range.origin.name.clone(),
+        stream_type: range.origin.stream_type,
+        stream_index: range.origin.stream_index,
+        offset: k.offset,
+        length: k.len,
+        virtual_address: range
+            .vaddr
+            .map(|v| format!("{:#x}", v.wrapping_add(k.offset - range.start))),
+        action: action(ctx, protected, k.offset, k.len, k.confidence),
+        validated: k.validated,
+        key: key_id,
+        form: Some(k.form.clone()),
+        fingerprint: ctx.fingerprinter.fingerprint(bytes, k.encoding),
+        preview: "…".to_string(),
+    }
 }
 
 fn one(ctx: &FindingContext<'_>, protected: &[(u64, u64)], m: &RawMatch) -> Finding {
@@ -73,23 +132,10 @@ fn one(ctx: &FindingContext<'_>, protected: &[(u64, u64)], m: &RawMatch) -> Find
         .range_at(m.offset)
         .expect("every offset lies in the partition");
     let bytes = &ctx.data[m.offset as usize..(m.offset + m.len) as usize];
-    let end = m.offset + m.len;
-    let idx = protected.partition_point(|&(_, e)| e <= m.offset);
-    let in_structure = protected
-        .get(idx)
-        .is_some_and(|&(s, e)| s <= m.offset && end <= e);
-    let action = if rule.confidence < ctx.min_confidence {
-        Action::Reported
-    } else if in_structure {
-        Action::KeptStructure
-    } else if ctx.writing {
-        Action::Redacted
-    } else {
-        Action::WouldRedact
-    };
+    let action = action(ctx, protected, m.offset, m.len, rule.confidence);
     let anchor = ctx.detector.anchor_literal(m.anchor);
     let starts_with_anchor = match m.encoding {
-        Encoding::Ascii => bytes.starts_with(anchor.as_bytes()),
+        Encoding::Ascii | Encoding::Binary => bytes.starts_with(anchor.as_bytes()),
         Encoding::Utf16le => bytes
             .iter()
             .step_by(2)
@@ -116,6 +162,9 @@ fn one(ctx: &FindingContext<'_>, protected: &[(u64, u64)], m: &RawMatch) -> Find
             .vaddr
             .map(|v| format!("{:#x}", v.wrapping_add(m.offset - range.start))),
         action,
+        validated: false,
+        key: None,
+        form: None,
         fingerprint: ctx.fingerprinter.fingerprint(bytes, m.encoding),
         preview,
     }

@@ -41,7 +41,7 @@ impl Fingerprinter {
     pub fn fingerprint(&self, bytes: &[u8], encoding: Encoding) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
         match encoding {
-            Encoding::Ascii => mac.update(bytes),
+            Encoding::Ascii | Encoding::Binary => mac.update(bytes),
             Encoding::Utf16le => {
                 let narrow: Vec<u8> = bytes.iter().step_by(2).copied().collect();
                 mac.update(&narrow);

@@ -10,11 +10,13 @@
 pub mod detect;
 pub mod findings;
 pub mod fingerprint;
+pub mod keys;
 pub mod layout;
 pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod sweep;
 
 use std::fs::File;
 use std::path::Path;
@@ -77,7 +79,7 @@ impl From<anyhow::Error> for FileError {
 
 /// The configured scanner: rules compiled once, used for many files.
 pub struct Engine {
-    detector: TextDetector,
+    detectors: scan::Detectors,
     fingerprinter: Fingerprinter,
     options: Options,
 }
@@ -115,14 +117,18 @@ impl Input {
 impl Engine {
     pub fn new(options: Options) -> Result<Self> {
         Ok(Engine {
-            detector: TextDetector::new(BUILTIN_RULES)?,
+            detectors: scan::Detectors {
+                text: TextDetector::new(BUILTIN_RULES)?,
+                chunk: Vec::new(),
+                dump: Vec::new(),
+            },
             fingerprinter: Fingerprinter::new(options.fingerprint_key.as_deref()),
             options,
         })
     }
 
     pub fn rule_count(&self) -> usize {
-        self.detector.rule_count()
+        self.detectors.text.rule_count()
     }
 
     pub fn fingerprints_keyed(&self) -> bool {
@@ -169,19 +175,22 @@ impl Engine {
         let data = input.bytes();
         let layout = self.layout(data, &display)?;
 
-        let (sha256, result) = rayon::join(
+        let (sha256, mut result) = rayon::join(
             || hex(&Sha256::digest(data)),
-            || scan::scan(data, &layout, &self.detector),
+            || scan::scan(data, &layout, &self.detectors),
         );
+        let swept = sweep::sweep(data, &layout, &result.keys, &self.fingerprinter);
+        result.keys.extend(swept);
+        scan::sort_keys(&mut result.keys);
         let ctx = FindingContext {
             data,
             layout: &layout,
-            detector: &self.detector,
+            detector: &self.detectors.text,
             fingerprinter: &self.fingerprinter,
             min_confidence: self.options.min_confidence,
             writing: dest.is_some(),
         };
-        let findings = findings::build(&ctx, &result.matches);
+        let findings = findings::build(&ctx, &result.matches, &result.keys);
         let plan = redact::plan(
             findings
                 .iter()

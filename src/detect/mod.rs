@@ -6,7 +6,14 @@
 
 pub mod text;
 
+use std::ops::Range;
+use std::sync::Arc;
+
 use serde::Serialize;
+
+use crate::keys::KeyMaterial;
+use crate::layout::Layout;
+use crate::rules::Confidence;
 
 /// How the secret's characters are stored in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -16,6 +23,8 @@ pub enum Encoding {
     Ascii,
     /// UTF-16 little-endian, two bytes per character (Windows strings).
     Utf16le,
+    /// Binary data: key structures, big numbers, key schedules.
+    Binary,
 }
 
 impl Encoding {
@@ -23,6 +32,7 @@ impl Encoding {
         match self {
             Encoding::Ascii => "ascii",
             Encoding::Utf16le => "utf16le",
+            Encoding::Binary => "binary",
         }
     }
 }
@@ -39,4 +49,50 @@ pub struct RawMatch {
     pub encoding: Encoding,
     /// Index of the anchor literal that triggered the match (for previews).
     pub anchor: u32,
+}
+
+/// A match of a binary (key-material) detector, in file coordinates.
+#[derive(Clone)]
+pub struct KeyMatch {
+    /// File offset and length of the bytes to redact.
+    pub offset: u64,
+    pub len: u64,
+    /// Stable rule id, e.g. `rsa-private-key-der`.
+    pub rule: &'static str,
+    pub description: &'static str,
+    /// How the key was stored, e.g. `pkcs1-der`, `pkcs8-der-base64`,
+    /// `cng-rsa-full-private-blob`, `aes-128-schedule`.
+    pub form: String,
+    /// How the matched bytes are stored: binary, or text (hex, base64).
+    pub encoding: Encoding,
+    pub confidence: Confidence,
+    /// True only when the mathematics of the key was checked and holds.
+    pub validated: bool,
+    /// The key itself, for validated keys: the sweep derives every secret
+    /// part from it. Never printed.
+    pub key: Option<Arc<KeyMaterial>>,
+    /// For swept copies: the id of the key this copy belongs to.
+    pub key_id: Option<String>,
+}
+
+impl KeyMatch {
+    pub fn sort_key(&self) -> (u64, u64, &'static str, &str) {
+        (self.offset, self.len, self.rule, &self.form)
+    }
+}
+
+/// A detector that looks at one chunk of the dump at a time.
+pub trait ChunkDetector: Send + Sync {
+    /// The longest span one match can cover, in bytes; sets the overlap
+    /// between chunks.
+    fn max_len(&self) -> usize;
+    /// Scans `buf`, the file bytes from offset `base`, and appends matches
+    /// that start inside `own` (file offsets).
+    fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>);
+}
+
+/// A detector that needs the whole dump at once, e.g. to follow pointers
+/// through the dump's own address map.
+pub trait DumpDetector: Send + Sync {
+    fn scan(&self, data: &[u8], layout: &Layout, out: &mut Vec<KeyMatch>);
 }

@@ -133,7 +133,8 @@ impl TextDetector {
                             &own,
                             out,
                         ),
-                        Encoding::Utf16le => self.confirm_utf16(
+                        Encoding::Binary => {}
+                    Encoding::Utf16le => self.confirm_utf16(
                             c,
                             ri,
                             pid,
@@ -306,7 +307,7 @@ fn confirm(c: &Compiled, window: &[u8], hs: usize, he: usize) -> Vec<(usize, usi
 /// `text` in the given encoding (ASCII input).
 pub fn encode(text: &[u8], encoding: Encoding) -> Vec<u8> {
     match encoding {
-        Encoding::Ascii => text.to_vec(),
+        Encoding::Ascii | Encoding::Binary => text.to_vec(),
         Encoding::Utf16le => text.iter().flat_map(|&b| [b, 0]).collect(),
     }
 }

@@ -312,7 +312,7 @@ impl<'a> Builder<'a> {
                 &format!("thread {i} stack descriptor"),
             )?;
             let (size, rva) = self.location(t + 40, &|| format!("thread {i} context"))?;
-            self.claim(rva, size, RangeKind::Structure, None, &ctx_origin);
+            self.thread_context(rva, size, &ctx_origin)?;
             if entry_size == 64 {
                 self.memory_descriptor(
                     t + 48,
@@ -321,6 +321,21 @@ impl<'a> Builder<'a> {
                 )?;
             }
         }
+        Ok(())
+    }
+
+    /// A thread context is structure (unwinding needs its registers),
+    /// except the SSE registers: crypto code keeps AES round keys there and
+    /// no unwinder reads them, so they are scanned and may be zeroed.
+    fn thread_context(&mut self, rva: u64, size: u64, origin: &Origin) -> Result<(), LayoutError> {
+        let Some((from, to)) = xmm_area(self.r.data, rva, size) else {
+            self.claim(rva, size, RangeKind::Structure, None, origin);
+            return Ok(());
+        };
+        let (start, end) = (rva + from, rva + to);
+        self.claim(rva, from, RangeKind::Structure, None, origin);
+        self.claim(start, to - from, RangeKind::Stream, None, &sub(origin, "XMM registers"));
+        self.claim(end, size - to, RangeKind::Structure, None, origin);
         Ok(())
     }
 
@@ -380,13 +395,7 @@ impl<'a> Builder<'a> {
         }
         self.claim(e.rva, e.size, RangeKind::Structure, None, origin);
         let (size, rva) = self.location(e.rva + 160, &|| "exception thread context".into())?;
-        self.claim(
-            rva,
-            size,
-            RangeKind::Structure,
-            None,
-            &sub(origin, "thread context"),
-        );
+        self.thread_context(rva, size, &sub(origin, "thread context"))?;
         Ok(())
     }
 
@@ -541,6 +550,26 @@ impl<'a> Builder<'a> {
         }
         Ok(())
     }
+}
+
+/// Where the XMM registers lie inside a thread context, relative to its
+/// start, for the CPU context layouts we know: x86-64 (`CONTEXT_AMD64`,
+/// 1232 bytes, XMM0-15 in the FXSAVE area at 0x100 + 0xa0) and x86
+/// (`CONTEXT_X86` with extended registers: XMM0-7 at 0xcc + 0xa0). Other
+/// CPUs' vector registers stay structure.
+fn xmm_area(data: &[u8], rva: u64, size: u64) -> Option<(u64, u64)> {
+    const CONTEXT_AMD64: u32 = 0x0010_0000;
+    const CONTEXT_X86_EXTENDED: u32 = 0x0001_0020;
+    let end = rva.checked_add(size)?;
+    let ctx = data.get(rva as usize..usize::try_from(end).ok()?)?;
+    let u32_at = |o: usize| ctx.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    if size >= 1232 && u32_at(0x30)? & CONTEXT_AMD64 == CONTEXT_AMD64 {
+        return Some((0x1a0, 0x2a0));
+    }
+    if size >= 716 && u32_at(0)? & CONTEXT_X86_EXTENDED == CONTEXT_X86_EXTENDED {
+        return Some((0x16c, 0x1ec));
+    }
+    None
 }
 
 fn sub(origin: &Origin, what: &str) -> Origin {

@@ -1,42 +1,89 @@
 //! The parallel scan driver: plan the chunks, run every detector over each
-//! chunk on the rayon pool, and merge the matches into one sorted,
-//! de-duplicated list that does not depend on the number of threads.
+//! chunk on the rayon pool, run the whole-dump detectors, and merge the
+//! matches into sorted, de-duplicated lists that do not depend on the
+//! number of threads.
 
 pub mod plan;
 
 use rayon::prelude::*;
 
 use crate::detect::text::TextDetector;
-use crate::detect::RawMatch;
+use crate::detect::{ChunkDetector, DumpDetector, KeyMatch, RawMatch};
 use crate::layout::Layout;
+
+/// Every detector of a run.
+pub struct Detectors {
+    pub text: TextDetector,
+    pub chunk: Vec<Box<dyn ChunkDetector>>,
+    pub dump: Vec<Box<dyn DumpDetector>>,
+}
+
+impl Detectors {
+    /// Bytes of context each chunk needs on each side.
+    pub fn overlap(&self) -> u64 {
+        let binary = self.chunk.iter().map(|d| d.max_len()).max().unwrap_or(0);
+        self.text.max_match_bytes().max(binary) as u64
+    }
+}
 
 pub struct ScanResult {
     pub matches: Vec<RawMatch>,
+    pub keys: Vec<KeyMatch>,
     pub bytes_scanned: u64,
     pub segments: usize,
     pub chunks: usize,
 }
 
-pub fn scan(data: &[u8], layout: &Layout, text: &TextDetector) -> ScanResult {
+pub fn scan(data: &[u8], layout: &Layout, detectors: &Detectors) -> ScanResult {
     let segments = plan::segments(layout);
-    let overlap = text.max_match_bytes() as u64;
-    let chunks = plan::chunks(&segments, plan::CHUNK_SIZE, overlap);
-    let mut matches: Vec<RawMatch> = chunks
+    let chunks = plan::chunks(&segments, plan::CHUNK_SIZE, detectors.overlap());
+    let per_chunk: Vec<(Vec<RawMatch>, Vec<KeyMatch>)> = chunks
         .par_iter()
-        .flat_map_iter(|c| {
-            let mut out = Vec::new();
+        .map(|c| {
             let buf = &data[c.read_start as usize..c.read_end as usize];
-            text.scan(buf, c.read_start, c.own_start..c.own_end, &mut out);
+            let own = c.own_start..c.own_end;
+            let mut text = Vec::new();
+            detectors.text.scan(buf, c.read_start, own.clone(), &mut text);
+            let mut keys = Vec::new();
+            for d in &detectors.chunk {
+                d.scan(buf, c.read_start, own.clone(), &mut keys);
+            }
+            (text, keys)
+        })
+        .collect();
+    let mut matches = Vec::new();
+    let mut keys = Vec::new();
+    for (t, k) in per_chunk {
+        matches.extend(t);
+        keys.extend(k);
+    }
+    let dump_keys: Vec<Vec<KeyMatch>> = detectors
+        .dump
+        .par_iter()
+        .map(|d| {
+            let mut out = Vec::new();
+            d.scan(data, layout, &mut out);
             out
         })
         .collect();
+    keys.extend(dump_keys.into_iter().flatten());
+
     matches.sort_unstable();
     matches.dedup_by_key(|m| (m.offset, m.len, m.rule, m.encoding));
+    sort_keys(&mut keys);
     let bytes_scanned = segments.iter().map(|s| s.end - s.start).sum();
     ScanResult {
         matches,
+        keys,
         bytes_scanned,
         segments: segments.len(),
         chunks: chunks.len(),
     }
+}
+
+/// Sorts key matches and drops exact duplicates (same span, rule, form),
+/// preferring a validated one.
+pub fn sort_keys(keys: &mut Vec<KeyMatch>) {
+    keys.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()).then(b.validated.cmp(&a.validated)));
+    keys.dedup_by(|b, a| a.sort_key() == b.sort_key());
 }
