@@ -7,18 +7,18 @@ use super::{Report, Status};
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.files {
-        let _ = write!(out, "{}", f.path);
         match f.status {
             Status::Error => {
-                let _ = writeln!(out, ": error: {}", f.error.as_deref().unwrap_or(""));
+                let _ = writeln!(out, "error: {}", f.error.as_deref().unwrap_or(""));
                 continue;
             }
             Status::Skipped => {
-                let _ = writeln!(out, ": skipped: {}", f.error.as_deref().unwrap_or(""));
+                let _ = writeln!(out, "skipped: {}", f.error.as_deref().unwrap_or(""));
                 continue;
             }
             Status::Ok => {}
         }
+        let _ = write!(out, "{}", f.path);
         let format = f.format.map(|x| x.as_str()).unwrap_or("?");
         let _ = writeln!(
             out,
@@ -46,8 +46,8 @@ pub fn render(report: &Report) -> String {
         }
         let _ = writeln!(
             out,
-            "  {:<28} {:<6} {:<7} {:>12} {:>18} {:>6}  {:<14} {:<34} {}",
-            "RULE", "CONF", "ENC", "OFFSET", "ADDRESS", "LEN", "ACTION", "STREAM", "PREVIEW"
+            "  {:<28} {:<6} {:<7} {:>12} {:>18} {:>6}  {:<14} {:<34} PREVIEW",
+            "RULE", "CONF", "ENC", "OFFSET", "ADDRESS", "LEN", "ACTION", "STREAM"
         );
         for x in &f.findings {
             let action = serde_json::to_value(x.action)

@@ -1,8 +1,7 @@
 //! The built-in rule set.
 //!
 //! Every example below is fake: random characters in the right shape, never
-//! a live credential and never a vendor's published "EXAMPLE" key (those are
-//! low-entropy on purpose and would fail the floors set here).
+//! a live credential and never a vendor's published "EXAMPLE" key.
 //!
 //! Anchor hygiene matters because the detector feeds every anchor of every
 //! rule to one leftmost-first, non-overlapping automaton whose literals are
@@ -136,9 +135,11 @@ pub static BUILTIN_RULES: &[Rule] = &[
     // ---------------------------------------------------------------- AWS
     Rule {
         id: "aws-access-key-id",
-        description: "AWS access key ID (AKIA long-term, ASIA temporary, and the other IAM unique-ID prefixes)",
+        description:
+            "AWS access key ID (AKIA long-term, ASIA temporary, and the other IAM unique-ID prefixes)",
         anchors: &[
-            "AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA", "ASCA",
+            "AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA",
+            "ASCA",
         ],
         regex: r"(?-u)\b(?P<secret>(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA)[A-Z2-7]{16})\b",
         max_len: 32,
@@ -160,8 +161,14 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "aws-secret-access-key",
-        description: "AWS secret access key: 40 base64 characters assigned to an aws_secret_access_key-style name or a SecretAccessKey field",
-        anchors: &["aws_secret", "AWS_SECRET", "\"SecretAccessKey\"", "<SecretAccessKey>"],
+        description:
+            "AWS secret access key: 40 base64 characters assigned to an aws_secret_access_key-style name or a SecretAccessKey field",
+        anchors: &[
+            "aws_secret",
+            "AWS_SECRET",
+            "\"SecretAccessKey\"",
+            "<SecretAccessKey>",
+        ],
         regex: r#"(?-u)(?:(?i:aws_?secret(?:_?access)?(?:_?key)?)|SecretAccessKey)["'>]?[ \t]*(?::=|=>|[:=])?[ \t]*["']?(?P<secret>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
         max_len: 120,
         min_entropy: Some((Alphabet::Base64, 4.0)),
@@ -183,7 +190,12 @@ pub static BUILTIN_RULES: &[Rule] = &[
     Rule {
         id: "aws-session-token",
         description: "AWS STS session token assigned to aws_session_token or a SessionToken field",
-        anchors: &["aws_session_token", "AWS_SESSION_TOKEN", "\"SessionToken\"", "<SessionToken>"],
+        anchors: &[
+            "aws_session_token",
+            "AWS_SESSION_TOKEN",
+            "\"SessionToken\"",
+            "<SessionToken>",
+        ],
         regex: r#"(?-u)(?:(?i:aws_?session_?token)|SessionToken)["'>]?[ \t]*(?::=|=>|[:=])?[ \t]*["']?(?P<secret>[A-Za-z0-9/+=]{100,})"#,
         max_len: 4096,
         min_entropy: Some((Alphabet::Base64, 4.5)),
@@ -200,7 +212,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
     // ------------------------------------------------------------- GitHub
     Rule {
         id: "github-classic-token",
-        description: "GitHub personal access, OAuth, user-to-server, server-to-server or refresh token (ghp_, gho_, ghu_, ghs_, ghr_)",
+        description:
+            "GitHub personal access, OAuth, user-to-server, server-to-server or refresh token (ghp_, gho_, ghu_, ghs_, ghr_)",
         anchors: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
         regex: r"(?-u)\b(?P<secret>gh[pousr]_[A-Za-z0-9]{36,251})\b",
         max_len: 260,
@@ -251,9 +264,19 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "gitlab-token",
-        description: "Other GitLab tokens: runner authentication (glrt-) and registration (GR1348941), deploy, trigger, CI job, OAuth, SCIM, feature-flag, incoming-mail and agent tokens",
+        description:
+            "Other GitLab tokens: runner authentication (glrt-) and registration (GR1348941), deploy, trigger, CI job, OAuth, SCIM, feature-flag, incoming-mail and agent tokens",
         anchors: &[
-            "glrt-", "GR1348941", "gldt-", "glptt-", "glcbt-", "gloas-", "glsoat-", "glffct-", "glimt-", "glagent-",
+            "glrt-",
+            "GR1348941",
+            "gldt-",
+            "glptt-",
+            "glcbt-",
+            "gloas-",
+            "glsoat-",
+            "glffct-",
+            "glimt-",
+            "glagent-",
         ],
         regex: r"(?-u)\b(?P<secret>(?:glrt|gldt|glptt|glcbt|gloas|glsoat|glffct|glimt|glagent)-[A-Za-z0-9_-]{20,}|GR1348941[A-Za-z0-9_-]{20,})",
         max_len: 300,
@@ -268,7 +291,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
     // -------------------------------------------------------------- Slack
     Rule {
         id: "slack-token",
-        description: "Slack bot, user, app, refresh or configuration token (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxe-, xoxo-, xapp-)",
+        description:
+            "Slack bot, user, app, refresh or configuration token (xoxb-, xoxp-, xoxa-, xoxr-, xoxs-, xoxe-, xoxo-, xapp-)",
         anchors: &["xox", "xapp-"],
         regex: r"(?-u)\b(?P<secret>(?:xox[abeoprs]|xapp)-[0-9]+-[A-Za-z0-9-]{20,})",
         max_len: 512,
@@ -314,7 +338,11 @@ pub static BUILTIN_RULES: &[Rule] = &[
             "STRIPE_SECRET_KEY=sk_live_rLT3orWKZPcMOWI2yEdQnV7Y",
             "Stripe.api_key = 'sk_test_LEUOCsyivyzGL5cSixkiTs0oCniq48W2iQJgDbpqAeoGhRjUu46uME2mERuKYx0YKoU2vj6Tkza3UEp23tq0s8uf5ZVxoyoaJ08'",
         ],
-        false_examples: &["sk_live_xxxxxxxxxxxxxxxxxxxxxxxx", "sk_test_123", "pk_live_rLT3orWKZPcMOWI2yEdQnV7Y"],
+        false_examples: &[
+            "sk_live_xxxxxxxxxxxxxxxxxxxxxxxx",
+            "sk_test_123",
+            "pk_live_rLT3orWKZPcMOWI2yEdQnV7Y",
+        ],
     },
     Rule {
         id: "stripe-restricted-key",
@@ -351,11 +379,15 @@ pub static BUILTIN_RULES: &[Rule] = &[
             "const firebaseConfig = { apiKey: \"AIza9YFFJK85cTHrZDZTs9kkfkZON6TbEFO9XX-\" };",
             "https://maps.googleapis.com/maps/api/js?key=AIza9Z1M3TtI86Sb3J32wpPtFnuZBsZRyzHbBq3&callback=init",
         ],
-        false_examples: &["AIzaXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "AIza9YFFJK85cTHrZDZTs9kkfkZON6Tb"],
+        false_examples: &[
+            "AIzaXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+            "AIza9YFFJK85cTHrZDZTs9kkfkZON6Tb",
+        ],
     },
     Rule {
         id: "gcp-service-account-private-key",
-        description: "Private key inside a Google service-account JSON key file (the \"private_key\" field)",
+        description:
+            "Private key inside a Google service-account JSON key file (the \"private_key\" field)",
         anchors: &["\"private_key\""],
         regex: r#"(?-u)"private_key"\s*:\s*"(?P<secret>-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----(?:[A-Za-z0-9+/=\s]|\\[rn])+-----END [A-Z ]{0,20}PRIVATE KEY-----(?:\\n)?)""#,
         max_len: 8192,
@@ -371,7 +403,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "gcp-service-account-key-id",
-        description: "Key ID of a Google service-account JSON key file; an identifier, not the key, so only reported",
+        description:
+            "Key ID of a Google service-account JSON key file; an identifier, not the key, so only reported",
         anchors: &["\"private_key_id\""],
         regex: r#"(?-u)"private_key_id"\s*:\s*"(?P<secret>[0-9a-f]{40})""#,
         max_len: 72,
@@ -392,7 +425,10 @@ pub static BUILTIN_RULES: &[Rule] = &[
         min_entropy: Some((Alphabet::Base64, 3.5)),
         confidence: Confidence::High,
         true_examples: &[r#""client_secret": "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""#],
-        false_examples: &["GOCSPX-xxxxxxxxxxxxxxxxxxxxxxxxxxxx", "GOCSPX-wlJ1ySq2_Yuwzv"],
+        false_examples: &[
+            "GOCSPX-xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "GOCSPX-wlJ1ySq2_Yuwzv",
+        ],
     },
     Rule {
         id: "google-oauth-access-token",
@@ -426,7 +462,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "azure-sas-signature",
-        description: "Signature of an Azure shared access signature: sig= after an sv= (version) or se= (expiry) parameter of the same token",
+        description:
+            "Signature of an Azure shared access signature: sig= after an sv= (version) or se= (expiry) parameter of the same token",
         anchors: &["&sig=", "?sig="],
         regex: r"(?-u)\bs[ve]=[0-9]{4}-[0-9]{2}-[0-9]{2}[A-Za-z0-9%:&=._+-]*?[?&]sig=(?P<secret>(?:[A-Za-z0-9+/]|%2[BbFf]){43}(?:%3[Dd]|=)?)(?:[^A-Za-z0-9%+/=]|$)",
         max_len: 1024,
@@ -445,8 +482,12 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "azure-ad-client-secret",
-        description: "Microsoft Entra ID (Azure AD) application client secret: 40 characters with the Q~ marker at offset 4",
-        anchors: &["0Q~", "1Q~", "2Q~", "3Q~", "4Q~", "5Q~", "6Q~", "7Q~", "8Q~", "9Q~"],
+        description:
+            "Microsoft Entra ID (Azure AD) application client secret: 40 characters with the Q~ marker at offset 4",
+        anchors: &[
+            "0Q~", "1Q~", "2Q~", "3Q~", "4Q~", "5Q~", "6Q~", "7Q~", "8Q~",
+            "9Q~",
+        ],
         regex: r"(?-u)(?:^|[^A-Za-z0-9_~.-])(?P<secret>[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})(?:[^A-Za-z0-9_~.-]|$)",
         max_len: 48,
         min_entropy: Some((Alphabet::Any, 3.5)),
@@ -460,7 +501,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
     // ---------------------------------------------------------------- JWT
     Rule {
         id: "jwt",
-        description: "JSON Web Token: base64url header and payload (both JSON objects, so both start eyJ) and a signature",
+        description:
+            "JSON Web Token: base64url header and payload (both JSON objects, so both start eyJ) and a signature",
         anchors: &["eyJ"],
         regex: r"(?-u)\b(?P<secret>eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,})",
         max_len: 8192,
@@ -481,7 +523,10 @@ pub static BUILTIN_RULES: &[Rule] = &[
         id: "pem-rsa-private-key",
         description: "PEM RSA private key (PKCS#1), BEGIN through END",
         anchors: &["-----BEGIN RSA PRIVATE KEY-----"],
-        regex: pem_block!("-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"),
+        regex: pem_block!(
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "-----END RSA PRIVATE KEY-----"
+        ),
         max_len: 8192,
         min_entropy: None,
         confidence: Confidence::High,
@@ -514,15 +559,20 @@ pub static BUILTIN_RULES: &[Rule] = &[
         id: "pem-ec-private-key",
         description: "PEM EC private key (SEC 1), BEGIN through END",
         anchors: &["-----BEGIN EC PRIVATE KEY-----"],
-        regex: pem_block!("-----BEGIN EC PRIVATE KEY-----", "-----END EC PRIVATE KEY-----"),
+        regex: pem_block!(
+            "-----BEGIN EC PRIVATE KEY-----",
+            "-----END EC PRIVATE KEY-----"
+        ),
         max_len: 8192,
         min_entropy: None,
         confidence: Confidence::High,
-        true_examples: &["-----BEGIN EC PRIVATE KEY-----\n\
+        true_examples: &[
+            "-----BEGIN EC PRIVATE KEY-----\n\
              MHcCAQEEIDGR7sTzsiWgPPDq4DKc05r9PP4ZNPi5qj9WuiEYHPrf+AzaIQbyW2G+\n\
              08+LedtbXp0sSyJM8U0JHdH/ttG+N3PGRMKcSIVK+aKVT+Lf4F+1IZKtrWDKX9DO\n\
              I+k91U/6XecDwH8=\n\
-             -----END EC PRIVATE KEY-----\n"],
+             -----END EC PRIVATE KEY-----\n",
+        ],
         false_examples: &[
             "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n",
             "-----BEGIN PUBLIC KEY-----\n\
@@ -535,16 +585,21 @@ pub static BUILTIN_RULES: &[Rule] = &[
         id: "pem-dsa-private-key",
         description: "PEM DSA private key, BEGIN through END",
         anchors: &["-----BEGIN DSA PRIVATE KEY-----"],
-        regex: pem_block!("-----BEGIN DSA PRIVATE KEY-----", "-----END DSA PRIVATE KEY-----"),
+        regex: pem_block!(
+            "-----BEGIN DSA PRIVATE KEY-----",
+            "-----END DSA PRIVATE KEY-----"
+        ),
         max_len: 8192,
         min_entropy: None,
         confidence: Confidence::High,
-        true_examples: &["-----BEGIN DSA PRIVATE KEY-----\n\
+        true_examples: &[
+            "-----BEGIN DSA PRIVATE KEY-----\n\
              MIIBuwIBAAKBgQAk2LOCkBsVKMC3R5bb+ADkpI3ojC82fzJIOifNRuQD/bmDyI4G\n\
              SporeMo08yOVOU6RtERJtmrufxq16MpBfumUFMmOwsnuV7i8/qamWbf500KxgP34\n\
              8ZOT1nb4iitfM/LxBn5OJP0+YTmLt45fC9gj59qM4B/gxFclCR4SENkZQrXRUx08\n\
              0gXrwcvBnLPsZdFpJBfhzFg=\n\
-             -----END DSA PRIVATE KEY-----\n"],
+             -----END DSA PRIVATE KEY-----\n",
+        ],
         false_examples: &[
             "-----BEGIN DSA PARAMETERS-----\nMIIBHgKBgQC\n-----END DSA PARAMETERS-----\n",
             "-----BEGIN DSA PRIVATE KEY-----\n...\n-----END DSA PRIVATE KEY-----\n",
@@ -582,18 +637,24 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "pem-encrypted-private-key",
-        description: "PEM encrypted PKCS#8 private key, BEGIN through END; still redacted, as the passphrase may be weak or nearby",
+        description:
+            "PEM encrypted PKCS#8 private key, BEGIN through END; still redacted, as the passphrase may be weak or nearby",
         anchors: &["-----BEGIN ENCRYPTED PRIVATE KEY-----"],
-        regex: pem_block!("-----BEGIN ENCRYPTED PRIVATE KEY-----", "-----END ENCRYPTED PRIVATE KEY-----"),
+        regex: pem_block!(
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+            "-----END ENCRYPTED PRIVATE KEY-----"
+        ),
         max_len: 8192,
         min_entropy: None,
         confidence: Confidence::High,
-        true_examples: &["-----BEGIN ENCRYPTED PRIVATE KEY-----\n\
+        true_examples: &[
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n\
              MIIFJDBW7TXGjt5L4L2w54TG8xyhThCG2auTAfCfUcWUGB8OFtGRb/gEJL0DPrMl\n\
              Lh/I8uHl1zBjcN46HALSrYsrKUcvn6L2kfbmgBhRmFTO2DYlVOWrF9MyI1Hkg+E4\n\
              ggkAonan9pekeCwxdm5Em2XOQDNOwz52oJCRFSoN0bDmYaPAyTIgA1askl5w2RF1\n\
              LVCCz2WBSkR+/2Vl/ccNMaQsToOn2EHYf43nIfroZBc=\n\
-             -----END ENCRYPTED PRIVATE KEY-----\n"],
+             -----END ENCRYPTED PRIVATE KEY-----\n",
+        ],
         false_examples: &[
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\n<key>\n-----END ENCRYPTED PRIVATE KEY-----\n",
             "-----BEGIN CERTIFICATE REQUEST-----\n\
@@ -606,17 +667,22 @@ pub static BUILTIN_RULES: &[Rule] = &[
         id: "openssh-private-key",
         description: "OpenSSH private key (BEGIN OPENSSH PRIVATE KEY), BEGIN through END",
         anchors: &["-----BEGIN OPENSSH PRIVATE KEY-----"],
-        regex: pem_block!("-----BEGIN OPENSSH PRIVATE KEY-----", "-----END OPENSSH PRIVATE KEY-----"),
+        regex: pem_block!(
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            "-----END OPENSSH PRIVATE KEY-----"
+        ),
         max_len: 8192,
         min_entropy: None,
         confidence: Confidence::High,
-        true_examples: &["-----BEGIN OPENSSH PRIVATE KEY-----\n\
+        true_examples: &[
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n\
              b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZcSGSegEULqxcxF/HjVXWuDu\n\
              gajm+x9b+eMpg1nX0nNwLuAHCgoDCFlAqM+gMu+YNaLATWNy6/AFnWl79taU1Y9t\n\
              Kcda/4p9QWRcugrbRwGH76AN+bDR3vmFy7jP6YPKMEU+4YQ1SREgR6ok1fYFZtuj\n\
              F1d+UaYXVpPqjW3rrETC8Mjxrjq3KhGN48DwNdrXSSGKByedugiZE1iRg078VVGB\n\
              FxtW1ZD73iek\n\
-             -----END OPENSSH PRIVATE KEY-----\n"],
+             -----END OPENSSH PRIVATE KEY-----\n",
+        ],
         false_examples: &[
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ8c0Vw2Qk7yT4wQ2j5cF3b1ZfXk9mYQpL0R7uS6vH user@host",
             "-----BEGIN SSH2 PUBLIC KEY-----\n\
@@ -626,7 +692,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "ssh2-private-key",
-        description: "SSH.com / RFC 4716 style encrypted private key (BEGIN SSH2 ENCRYPTED PRIVATE KEY), BEGIN through END",
+        description:
+            "SSH.com / RFC 4716 style encrypted private key (BEGIN SSH2 ENCRYPTED PRIVATE KEY), BEGIN through END",
         anchors: &["---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"],
         regex: pem_block!(
             "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----",
@@ -635,27 +702,35 @@ pub static BUILTIN_RULES: &[Rule] = &[
         max_len: 8192,
         min_entropy: None,
         confidence: Confidence::High,
-        true_examples: &["---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\n\
+        true_examples: &[
+            "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\n\
              Comment: \"rsa-key-20240611\"\n\
              P2/56wlhfzpAp4MDHYkI3+su4PoAqg3zPO6A80PYj4szzijUzgzELcawCYsdAEEP\n\
              E7yXopl33w3gAu8X2eSXfai8WByZJKiXoMeWJIBNsaUQTA5RDLGxIfh2Mm/BKoPT\n\
              l8konAdyefU7lceBJbLIshQwks7KebRvHF/FPRuPbSKG+fy3ktfPyjLLfU6tscwz\n\
              zeXNZl//+8P10g==\n\
-             ---- END SSH2 ENCRYPTED PRIVATE KEY ----\n"],
-        false_examples: &["---- BEGIN SSH2 PUBLIC KEY ----\n\
+             ---- END SSH2 ENCRYPTED PRIVATE KEY ----\n",
+        ],
+        false_examples: &[
+            "---- BEGIN SSH2 PUBLIC KEY ----\n\
              Comment: \"rsa-key-20240611\"\n\
              AAAAB3NzaC1yc2EAAAADAQABAAABAQC8d0OMz2tusTnINVdkbj3JeYeBh5IOZG5L\n\
-             ---- END SSH2 PUBLIC KEY ----\n"],
+             ---- END SSH2 PUBLIC KEY ----\n",
+        ],
     },
     Rule {
         id: "pgp-private-key-block",
         description: "ASCII-armoured OpenPGP secret key block, BEGIN through END",
         anchors: &["-----BEGIN PGP PRIVATE KEY BLOCK-----"],
-        regex: pem_block!("-----BEGIN PGP PRIVATE KEY BLOCK-----", "-----END PGP PRIVATE KEY BLOCK-----"),
+        regex: pem_block!(
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----",
+            "-----END PGP PRIVATE KEY BLOCK-----"
+        ),
         max_len: 8192,
         min_entropy: None,
         confidence: Confidence::High,
-        true_examples: &["-----BEGIN PGP PRIVATE KEY BLOCK-----\n\
+        true_examples: &[
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\
              Version: GnuPG v2\n\
              \n\
              lQPGBG4ER+SqFWAjm86gpFxE5SF5dFST0b8uCS7vB8gBp9F2Gv0caYc3XJfiEW0G\n\
@@ -663,7 +738,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
              KGKu8xttLnZTbhSBw++a1wt/BJ+ciWiTbzOsXHxIM6E2+NxJFP3eCn89LMXS2jSx\n\
              W/jf8Tp3SBqxzILEXu4qy+KTXfiK6CuQa2kdhOG333Q3+ZHfGn0YsA==\n\
              =kX3d\n\
-             -----END PGP PRIVATE KEY BLOCK-----\n"],
+             -----END PGP PRIVATE KEY BLOCK-----\n",
+        ],
         false_examples: &[
             "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\
              \n\
@@ -682,7 +758,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
         max_len: 8192,
         min_entropy: None,
         confidence: Confidence::High,
-        true_examples: &["PuTTY-User-Key-File-3: ssh-rsa\n\
+        true_examples: &[
+            "PuTTY-User-Key-File-3: ssh-rsa\n\
              Encryption: none\n\
              Comment: deploy@build-07\n\
              Public-Lines: 3\n\
@@ -693,7 +770,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
              Z9Dmd43UV7OD6tQmQOD7Ic1CkixeS+kQzeLQpAUajLEd9q0uhTG0RpltR3kZQxyu\n\
              hhVomXtbQdf1LiZFeyTAe/xzMJ64f5U0HBKpKWqhq2NVIKS9XEDLxEjQJSIquBWF\n\
              YTUBmHK6rwLNaI1Mu9RJ6br6zsixv8pUlFkPiXAfCj+98uIu+OA=\n\
-             Private-MAC: 6f1c3b0e8d2a4f5b7c9e1d3a5b7c9e0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b\n"],
+             Private-MAC: 6f1c3b0e8d2a4f5b7c9e1d3a5b7c9e0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b\n",
+        ],
         false_examples: &[
             // The format string inside PuTTY itself.
             "PuTTY-User-Key-File-%d: %s\n",
@@ -745,7 +823,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "http-basic-auth",
-        description: "Base64 user:password of an HTTP Basic Authorization (or Proxy-Authorization) header",
+        description:
+            "Base64 user:password of an HTTP Basic Authorization (or Proxy-Authorization) header",
         anchors: &["Basic "],
         regex: r#"(?-u)(?i:authorization)["']?[ \t]*[:=][ \t]*["']?Basic +(?P<secret>(?:[A-Za-z0-9+/]{4}){2,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)(?:[^A-Za-z0-9+/=]|$)"#,
         max_len: 1024,
@@ -794,7 +873,10 @@ pub static BUILTIN_RULES: &[Rule] = &[
         true_examples: &[
             "password = pypi-AgEIcHlwaS5vcmcJyMMK1GkAOC_NF_Z5SRye6k_jgLxhGm6ttd44ArwKx0NsmKdTM1F9EBuNQI5rIXvkU3XR7WesEHUeBpDP7e6VpWrNJEzXOE-tXMfhKzwyLpiAakrnxM33AxMoc4nC3DlG71TjlASnSohTdM5-SEDBt",
         ],
-        false_examples: &["pypi-AgEIcHlwaS5vcmc", "pypi-AgEIcHlwaS5vcmcAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
+        false_examples: &[
+            "pypi-AgEIcHlwaS5vcmc",
+            "pypi-AgEIcHlwaS5vcmcAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ],
     },
     Rule {
         id: "docker-hub-pat",
@@ -804,7 +886,9 @@ pub static BUILTIN_RULES: &[Rule] = &[
         max_len: 128,
         min_entropy: Some((Alphabet::Base64, 3.5)),
         confidence: Confidence::High,
-        true_examples: &["echo dckr_pat_Vzcpw-u933adbTSPQdl0PT8wQR5 | docker login -u ci --password-stdin"],
+        true_examples: &[
+            "echo dckr_pat_Vzcpw-u933adbTSPQdl0PT8wQR5 | docker login -u ci --password-stdin",
+        ],
         false_examples: &["dckr_pat_", "dckr_pat_xxxxxxxxxxxxxxxxxxxxxxxxxxx"],
     },
     Rule {
@@ -815,13 +899,19 @@ pub static BUILTIN_RULES: &[Rule] = &[
         max_len: 1024,
         min_entropy: Some((Alphabet::Base64, 3.0)),
         confidence: Confidence::High,
-        true_examples: &[r#"{"auths": {"registry.example.com": {"auth": "ZGVwbG95Ym90Om12MDBqOGkxbUlmWE5ubW45b1U1"}}}"#],
-        false_examples: &[r#"{"auths": {"registry.example.com": {"auth": ""}}}"#, r#""auth": "none""#],
+        true_examples: &[
+            r#"{"auths": {"registry.example.com": {"auth": "ZGVwbG95Ym90Om12MDBqOGkxbUlmWE5ubW45b1U1"}}}"#,
+        ],
+        false_examples: &[
+            r#"{"auths": {"registry.example.com": {"auth": ""}}}"#,
+            r#""auth": "none""#,
+        ],
     },
     // --------------------------------------------------- Other services
     Rule {
         id: "twilio-api-key",
-        description: "Twilio API key SID (SK + 32 hex). SK alone is too short to anchor on, so this fires only within 80 characters after a mention of Twilio",
+        description:
+            "Twilio API key SID (SK + 32 hex). SK alone is too short to anchor on, so this fires only within 80 characters after a mention of Twilio",
         anchors: &["twilio", "Twilio", "TWILIO"],
         regex: r"(?-u)(?:twilio|Twilio|TWILIO)[\x20-\x7e\t\r\n]{0,80}?\b(?P<secret>SK[0-9a-fA-F]{32})\b",
         max_len: 128,
@@ -844,13 +934,25 @@ pub static BUILTIN_RULES: &[Rule] = &[
         max_len: 80,
         min_entropy: Some((Alphabet::Any, 4.0)),
         confidence: Confidence::High,
-        true_examples: &["SENDGRID_API_KEY=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"],
-        false_examples: &["SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "SG.mJrSRxZY2RZPhRbOdmZlz1"],
+        true_examples: &[
+            "SENDGRID_API_KEY=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",
+        ],
+        false_examples: &[
+            "SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "SG.mJrSRxZY2RZPhRbOdmZlz1",
+        ],
     },
     Rule {
         id: "openai-api-key",
-        description: "OpenAI API key: project, service-account, admin or user key (sk-proj-, sk-svcacct-, sk-admin-, sk-None-), or any sk- key carrying the T3BlbkFJ marker",
-        anchors: &["sk-proj-", "sk-svcacct-", "sk-admin-", "sk-None-", "T3BlbkFJ"],
+        description:
+            "OpenAI API key: project, service-account, admin or user key (sk-proj-, sk-svcacct-, sk-admin-, sk-None-), or any sk- key carrying the T3BlbkFJ marker",
+        anchors: &[
+            "sk-proj-",
+            "sk-svcacct-",
+            "sk-admin-",
+            "sk-None-",
+            "T3BlbkFJ",
+        ],
         regex: r"(?-u)\b(?P<secret>sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{40,}|sk-[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,})",
         max_len: 512,
         min_entropy: Some((Alphabet::Base64, 4.0)),
@@ -859,7 +961,10 @@ pub static BUILTIN_RULES: &[Rule] = &[
             "OPENAI_API_KEY=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",
             "openai.api_key = \"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\"",
         ],
-        false_examples: &["sk-proj-...", "sk-xxxxxxxxxxxxxxxxxxxxT3BlbkFJxxxxxxxxxxxxxxxxxxxx"],
+        false_examples: &[
+            "sk-proj-...",
+            "sk-xxxxxxxxxxxxxxxxxxxxT3BlbkFJxxxxxxxxxxxxxxxxxxxx",
+        ],
     },
     Rule {
         id: "anthropic-api-key",
@@ -886,11 +991,16 @@ pub static BUILTIN_RULES: &[Rule] = &[
         min_entropy: Some((Alphabet::Base64, 3.5)),
         confidence: Confidence::Medium,
         true_examples: &["MAILGUN_API_KEY=key-44oy1oy4boe608y9vjzinao1qa5c8y0f"],
-        false_examples: &["primary-key-index", "key-00000000000000000000000000000000", "key-44oy1oy4boe608y9vjzinao1qa5c8y0fz"],
+        false_examples: &[
+            "primary-key-index",
+            "key-00000000000000000000000000000000",
+            "key-44oy1oy4boe608y9vjzinao1qa5c8y0fz",
+        ],
     },
     Rule {
         id: "shopify-access-token",
-        description: "Shopify access token, custom-app, private-app or shared secret (shpat_, shpca_, shppa_, shpss_)",
+        description:
+            "Shopify access token, custom-app, private-app or shared secret (shpat_, shpca_, shppa_, shpss_)",
         anchors: &["shpat_", "shpca_", "shppa_", "shpss_"],
         regex: r"(?-u)\b(?P<secret>shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b",
         max_len: 48,
@@ -900,17 +1010,23 @@ pub static BUILTIN_RULES: &[Rule] = &[
             "X-Shopify-Access-Token: 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",
             "SHOPIFY_API_SECRET=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",
         ],
-        false_examples: &["shpat_00000000000000000000000000000000", "shpat_30e1b434d734cba187a20e87"],
+        false_examples: &[
+            "shpat_00000000000000000000000000000000",
+            "shpat_30e1b434d734cba187a20e87",
+        ],
     },
     Rule {
         id: "digitalocean-token",
-        description: "DigitalOcean personal access, OAuth or refresh token (dop_v1_, doo_v1_, dor_v1_)",
+        description:
+            "DigitalOcean personal access, OAuth or refresh token (dop_v1_, doo_v1_, dor_v1_)",
         anchors: &["dop_v1_", "doo_v1_", "dor_v1_"],
         regex: r"(?-u)\b(?P<secret>do[opr]_v1_[a-f0-9]{64})\b",
         max_len: 80,
         min_entropy: Some((Alphabet::Base64, 3.0)),
         confidence: Confidence::High,
-        true_examples: &["DIGITALOCEAN_TOKEN=dop_v1_ebac5b98855b4452f819c4a7c278273f4d20f46a4b73168489f98a1d8c5331d4"],
+        true_examples: &[
+            "DIGITALOCEAN_TOKEN=dop_v1_ebac5b98855b4452f819c4a7c278273f4d20f46a4b73168489f98a1d8c5331d4",
+        ],
         false_examples: &[
             "dop_v1_0000000000000000000000000000000000000000000000000000000000000000",
             "dop_v1_ebac5b98855b4452f819c4a7c278273f",
@@ -941,7 +1057,10 @@ pub static BUILTIN_RULES: &[Rule] = &[
         true_examples: &[
             "credentials \"app.terraform.io\" { token = \"3ivcrwr3my2jjk.atlasv1.rd7zd2w4ueuh2mdb6jg55fnw1zbsyd1pprlm427uwrf6sa5xgpjct6z7j0t1h8w8kf4\" }",
         ],
-        false_examples: &["example.atlasv1.token", "xxxxxxxxxxxxxx.atlasv1.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"],
+        false_examples: &[
+            "example.atlasv1.token",
+            "xxxxxxxxxxxxxx.atlasv1.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ],
     },
     Rule {
         id: "atlassian-api-token",
@@ -954,7 +1073,10 @@ pub static BUILTIN_RULES: &[Rule] = &[
         true_examples: &[
             "JIRA_API_TOKEN=ATATT3xFfGF0fLfwV1HEV1hh_TXAvCSIMR9OOAgGahLGXf-QJG8LP91wDWJphC_J_6h1zjzaBuZy0ijq6b9vbTwz5Trj7NRPHMlKLRYjXB9161z22VPonM-S6KCwHSzmNPnPJc5OabSemn09LgfCxPAJ_OUSQdRK90qXmk5rViB3oCLlXSoBv0=F8D003FE",
         ],
-        false_examples: &["ATATT3xFfGF0...", "ATATT3xFfGF0fLfwV1HEV1hh_TXAvCSIMR9OOAgGahLGXf=F8D003FE"],
+        false_examples: &[
+            "ATATT3xFfGF0...",
+            "ATATT3xFfGF0fLfwV1HEV1hh_TXAvCSIMR9OOAgGahLGXf=F8D003FE",
+        ],
     },
     Rule {
         id: "square-access-token",
@@ -965,7 +1087,10 @@ pub static BUILTIN_RULES: &[Rule] = &[
         min_entropy: Some((Alphabet::Base64, 3.5)),
         confidence: Confidence::High,
         true_examples: &["SQUARE_ACCESS_TOKEN=sq0atp-E7Gm2QbgYnHWuNfWIvyme8"],
-        false_examples: &["sq0atp-xxxxxxxxxxxxxxxxxxxxxx", "sq0atp-E7Gm2QbgYnHWuNfWIvyme8Q"],
+        false_examples: &[
+            "sq0atp-xxxxxxxxxxxxxxxxxxxxxx",
+            "sq0atp-E7Gm2QbgYnHWuNfWIvyme8Q",
+        ],
     },
     Rule {
         id: "square-oauth-secret",
@@ -976,7 +1101,10 @@ pub static BUILTIN_RULES: &[Rule] = &[
         min_entropy: Some((Alphabet::Base64, 4.0)),
         confidence: Confidence::High,
         true_examples: &["square_secret: sq0csp-_MU9qlGES1pXYwtSlsFQQHDRf5GjhSNdqLUMeuya2ND"],
-        false_examples: &["sq0csp-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "sq0csp-_MU9qlGES1pXYwt"],
+        false_examples: &[
+            "sq0csp-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "sq0csp-_MU9qlGES1pXYwt",
+        ],
     },
     Rule {
         id: "databricks-token",
@@ -1024,13 +1152,16 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "discord-bot-token",
-        description: "Discord bot token in a `Bot <token>` authorization value (a bare bot token has no literal to anchor on)",
+        description:
+            "Discord bot token in a `Bot <token>` authorization value (a bare bot token has no literal to anchor on)",
         anchors: &["Bot "],
         regex: r"(?-u)\bBot +(?P<secret>[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,40})(?:[^A-Za-z0-9_-]|$)",
         max_len: 96,
         min_entropy: Some((Alphabet::Any, 4.0)),
         confidence: Confidence::High,
-        true_examples: &["Authorization: Bot MMLtcQuE6LttQZVpHMk-TvobQr.0tFtTT.xaozFPI6_bwe5Z58MMiV6r-IfDDb0DzMnr0SBW"],
+        true_examples: &[
+            "Authorization: Bot MMLtcQuE6LttQZVpHMk-TvobQr.0tFtTT.xaozFPI6_bwe5Z58MMiV6r-IfDDb0DzMnr0SBW",
+        ],
         false_examples: &["Bot Framework Composer", "Authorization: Bot <token>"],
     },
     Rule {
@@ -1059,7 +1190,9 @@ pub static BUILTIN_RULES: &[Rule] = &[
         max_len: 80,
         min_entropy: Some((Alphabet::Base64, 3.5)),
         confidence: Confidence::High,
-        true_examples: &["AGE-SECRET-KEY-1RSC3U5ZYFAUZK559MGYELA3WXN3Z3ZTVLNF8U4ACADF4MMF9A0YW39DD4R"],
+        true_examples: &[
+            "AGE-SECRET-KEY-1RSC3U5ZYFAUZK559MGYELA3WXN3Z3ZTVLNF8U4ACADF4MMF9A0YW39DD4R",
+        ],
         false_examples: &[
             "# public key: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
             "AGE-SECRET-KEY-1...",
@@ -1073,8 +1206,13 @@ pub static BUILTIN_RULES: &[Rule] = &[
         max_len: 80,
         min_entropy: Some((Alphabet::Base64, 4.0)),
         confidence: Confidence::High,
-        true_examples: &["HEROKU_API_KEY=HRKU-AA2sw2yKGRgRy9lnfvoxUOhaepdKzUgPzLfcZfwp4-S82CM5lmoww8Cywaqd"],
-        false_examples: &["HRKU-AA...", "HRKU-AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"],
+        true_examples: &[
+            "HEROKU_API_KEY=HRKU-AA2sw2yKGRgRy9lnfvoxUOhaepdKzUgPzLfcZfwp4-S82CM5lmoww8Cywaqd",
+        ],
+        false_examples: &[
+            "HRKU-AA...",
+            "HRKU-AAxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ],
     },
     // ----------------------------------------------------------- Generic
     Rule {
@@ -1090,12 +1228,16 @@ pub static BUILTIN_RULES: &[Rule] = &[
             "machine api.github.com login octo-bot password Zq3X9fKp2LmN8vR4",
             "machine ftp.internal\n  login backup\n  password hunter2-Qx\n",
         ],
-        false_examples: &["machine learning password policy",
-            "f'machine {host} login {self.username} password {self.password}'", "machine host login user password xxxxxxxx"],
+        false_examples: &[
+            "machine learning password policy",
+            "f'machine {host} login {self.username} password {self.password}'",
+            "machine host login user password xxxxxxxx",
+        ],
     },
     Rule {
         id: "generic-password",
-        description: "Value assigned to a password, passwd, pwd or passphrase key: 8+ characters with a digit or symbol and enough entropy",
+        description:
+            "Value assigned to a password, passwd, pwd or passphrase key: 8+ characters with a digit or symbol and enough entropy",
         anchors: &[
             "password",
             "Password",
@@ -1139,17 +1281,26 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "generic-secret",
-        description: "Value assigned to a secret or private-key key: 16+ characters with a digit or symbol and high entropy",
-        anchors: &["secret", "Secret", "SECRET", "private_key", "PRIVATE_KEY", "privateKey", "PrivateKey"],
+        description:
+            "Value assigned to a secret or private-key key: 16+ characters with a digit or symbol and high entropy",
+        anchors: &[
+            "secret",
+            "Secret",
+            "SECRET",
+            "private_key",
+            "PRIVATE_KEY",
+            "privateKey",
+            "PrivateKey",
+        ],
         regex: assignment!(r"(?i:secret|private[_-]?key)", token_value!()),
         max_len: 512,
         min_entropy: Some((Alphabet::Any, 3.2)),
         confidence: Confidence::Medium,
         true_examples: &[
-            "client_secret=0a9F3kLm2Qx7Vb5Rt8Yz1Wc4",
+            "client_secret=2ojuozCqt2em4htUOQm0Pqf5",
             r#"{"clientSecret": "PJRSkfxLj0RLSBGNnedpv0GlV9kI5eRJ"}"#,
             "JWT_SECRET: sVNRNmsDW9N6guDYS3gg91sA",
-            "PRIVATE_KEY=0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+            "PRIVATE_KEY=0x6f81c5451daa9396aa695a5f1e04d5e46df02fa8b0792848bb2f8dfa5fa0d193",
         ],
         false_examples: &[
             "secret_key = settings.SECRET_KEY",
@@ -1162,7 +1313,8 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "generic-token",
-        description: "Value assigned to a token key: 16+ characters with a digit or symbol and high entropy",
+        description:
+            "Value assigned to a token key: 16+ characters with a digit or symbol and high entropy",
         anchors: &["token", "Token", "TOKEN"],
         regex: assignment!(r"(?i:token)", token_value!()),
         max_len: 512,
@@ -1190,9 +1342,11 @@ pub static BUILTIN_RULES: &[Rule] = &[
     },
     Rule {
         id: "generic-api-key",
-        description: "Value assigned to an api_key / apiKey / x-api-key key: 16+ characters with a digit or symbol and high entropy",
+        description:
+            "Value assigned to an api_key / apiKey / x-api-key key: 16+ characters with a digit or symbol and high entropy",
         anchors: &[
-            "api_key", "apikey", "apiKey", "ApiKey", "API_KEY", "APIKEY", "api-key", "Api-Key", "API-KEY",
+            "api_key", "apikey", "apiKey", "ApiKey", "API_KEY", "APIKEY", "api-key", "Api-Key",
+            "API-KEY",
         ],
         regex: assignment!(r"(?i:api[_-]?key)", token_value!()),
         max_len: 512,
@@ -1201,7 +1355,7 @@ pub static BUILTIN_RULES: &[Rule] = &[
         true_examples: &[
             "x-api-key: 2ef3132865bb63a0db32dddb01eab5fa",
             r#"{"apiKey": "PJRSkfxLj0RLSBGNnedpv0GlV9kI5eRJf2VT5ufO"}"#,
-            "DATADOG_API_KEY=e3b0c44298fc1c149afbf4c8996fb924",
+            "DATADOG_API_KEY=cce541ef9511e18c306df91cb0dfc3d5",
         ],
         false_examples: &[
             "api_key=YOUR_API_KEY_HERE",
