@@ -287,7 +287,14 @@ impl<'a> Builder<'a> {
     ) -> Result<(), LayoutError> {
         let what_fn = || what.to_string();
         let base = self.r.u64(at, &what_fn)?;
-        let (size, rva) = self.location(at + 8, &what_fn)?;
+        let size = self.r.u32(at + 8, &what_fn)? as u64;
+        let rva = self.r.u32(at + 12, &what_fn)? as u64;
+        // RVA 0 is the header, never memory: full-memory dumps write thread
+        // stacks this way to say "the bytes are in the Memory64List".
+        if rva == 0 {
+            return Ok(());
+        }
+        self.r.bytes(rva, size, &what_fn)?;
         self.claim(rva, size, RangeKind::Memory, Some(base), origin);
         self.regions += 1;
         Ok(())
