@@ -1,0 +1,1573 @@
+//! Private keys held by crypto libraries as big numbers, found by following
+//! the dump's own pointers.
+//!
+//! A program that loads a key from DER and then wipes the DER (as it
+//! should) leaves no DER for the DER detector to see: the key now lives only
+//! in the library's structures. OpenSSL (1.0 to 3.x) and BoringSSL keep every
+//! big number as a `BIGNUM` header that points at a separate array of limbs,
+//! so the numbers of one key are scattered over the heap and nothing but the
+//! pointers ties them together. This detector rebuilds the dump's address
+//! map from the layout's memory ranges and follows those pointers.
+//!
+//! # Layouts it knows (64-bit, little-endian)
+//!
+//! * `BIGNUM` (`struct bignum_st`, OpenSSL `crypto/bn/bn_local.h`, and
+//!   BoringSSL): `{ BN_ULONG *d; int top; int dmax; int neg; int flags; }`,
+//!   24 bytes; `top` limbs of `d` are in use, least significant first.
+//! * RSA (`struct rsa_st`): OpenSSL 3 `{ int dummy_zero; OSSL_LIB_CTX *libctx;
+//!   int32_t version; const RSA_METHOD *meth; ENGINE *engine; BIGNUM *n, *e,
+//!   *d, *p, *q, *dmp1, *dmq1, *iqmp; ... }`; OpenSSL 1.x has the same
+//!   pointer run after `pad, version, meth, engine`; BoringSSL after `meth`.
+//!   The detector does not depend on the prefix: it looks for runs of at
+//!   least five consecutive pointers to plausible `BIGNUM`s and reads each
+//!   window of five as (n, e, d, p, q).
+//! * EC (`struct ec_key_st`): `... EC_GROUP *group; EC_POINT *pub_key;
+//!   BIGNUM *priv_key; ...` in every OpenSSL version. The public point is
+//!   read as OpenSSL 1.1.1/3.x `{ meth; int curve_name; BIGNUM *X, *Y, *Z; }`,
+//!   OpenSSL 1.1.0 `{ meth; BIGNUM *X, *Y, *Z; }` or OpenSSL 1.0
+//!   `{ meth; BIGNUM X, Y, Z; }` (embedded headers). BoringSSL keeps
+//!   `priv_key` as an `EC_WRAPPED_SCALAR` (a `BIGNUM` header whose limbs
+//!   follow it) and the point as `{ group; EC_FELEM X, Y, Z; }` with nine
+//!   words per coordinate.
+//!
+//! # What it validates
+//!
+//! Nothing is reported unless the mathematics holds: a pointer run is only
+//! structure, and heaps are full of pointer runs. RSA needs p·q = n and
+//! d·e ≡ 1 (mod λ(n)) ([`RsaKey::from_components`]), or, if d does not fit,
+//! a prime that divides n ([`RsaKey::from_factor`]). EC needs the scalar's
+//! d·G to equal the point stored in the key's `pub_key`, which libraries
+//! keep in Jacobian coordinates, either plain or in Montgomery form with
+//! R = 2^(64·limbs): the check is x·Z² ≡ X·R and y·Z³ ≡ Y·R² (mod p), with
+//! R = 1 for plain fields, so neither the representation nor whether the
+//! point was normalised matters.
+//!
+//! The span reported is the limb array of d (or of the factor, or of the EC
+//! scalar). The sweep then removes every other secret part (p, q, the CRT
+//! values, Montgomery copies) wherever it lies.
+//!
+//! # What it cannot see
+//!
+//! * 32-bit processes (4-byte pointers and limbs) and big-endian dumps.
+//! * A structure whose words straddle two memory ranges that are not
+//!   contiguous in the file (the scan runs per contiguous segment; limb
+//!   arrays and headers themselves may straddle).
+//! * Keys whose struct, headers or limbs were not captured (minidumps often
+//!   hold only stacks and a few heap pages); RSA keys without p and q;
+//!   EC keys without a public point; curves other than P-256, P-384, P-521
+//!   and secp256k1; other libraries (NSS, mbed TLS, Go, Java, CNG), whose
+//!   key objects have other shapes.
+//!
+//! # Cost
+//!
+//! Two sequential passes over memory, both parallel over 4 MiB chunks.
+//! The first marks, in a bitmap with one bit per 8 file bytes, every
+//! address that looks like a live header (second word: 0 < top <= dmax <=
+//! 2048, tested with one subtraction and one mask; then neg, flags and a
+//! limb pointer into the dump). The second tests every aligned word against
+//! the lowest and highest mapped address, which almost all non-pointer data
+//! fails, and looks pointers up in the bitmap instead of dereferencing them:
+//! following each heap pointer into a random page made pointer-rich memory
+//! several times slower. Only runs and EC-shaped neighbours go on to the
+//! (rare, parallel) arithmetic.
+
+use std::sync::Arc;
+
+use num_bigint::BigUint;
+use num_traits::{One, Zero};
+use rayon::prelude::*;
+use zeroize::Zeroizing;
+
+use crate::detect::{DumpDetector, Encoding, KeyMatch};
+use crate::keys::{Curve, KeyMaterial, RsaKey};
+use crate::layout::{Layout, RangeKind};
+use crate::rules::Confidence;
+
+pub const RSA_RULE: &str = "rsa-private-key-bignum";
+pub const EC_RULE: &str = "ec-private-key-bignum";
+pub const FORM: &str = "openssl-bignum-limbs";
+const RSA_DESCRIPTION: &str =
+    "RSA private key held by a crypto library as big numbers (OpenSSL/BoringSSL BIGNUM limbs)";
+const EC_DESCRIPTION: &str =
+    "EC private key held by a crypto library as a big number (OpenSSL/BoringSSL BIGNUM limbs)";
+
+/// Largest `dmax` a header may claim: 131072-bit numbers are far past any
+/// key, and the bound keeps a hostile header from making us read megabytes.
+const MAX_LIMBS: i32 = 2048;
+/// OpenSSL refuses moduli above 16384 bits (OPENSSL_RSA_MAX_MODULUS_BITS);
+/// larger "moduli" are not worth multiplying.
+const MAX_RSA_LIMBS: usize = 256;
+/// n, e, d, p, q: fewer consecutive BIGNUM pointers cannot be a private key.
+const MIN_RUN: usize = 5;
+/// Pointers kept per candidate window; longer runs are cut into windows
+/// that overlap by `MIN_RUN - 1`, so every start position is tried once.
+const WINDOW: usize = 16;
+/// OpenSSL 3 pre-expands EC scalars to the order's size + 2 limbs and may
+/// keep that as `top`; P-521 needs 9 limbs.
+const EC_MAX_TOP: u32 = 11;
+/// BoringSSL's `EC_MAX_WORDS`: every coordinate occupies 9 words.
+const BORINGSSL_FELEM_WORDS: u64 = 9;
+/// Words per parallel work item (4 MiB).
+const CHUNK_WORDS: usize = 512 * 1024;
+
+const CURVES: [Curve; 4] = [Curve::P256, Curve::Secp256k1, Curve::P384, Curve::P521];
+
+/// Finds RSA and EC private keys kept as OpenSSL / BoringSSL BIGNUMs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BignumDetector;
+
+impl BignumDetector {
+    pub fn new() -> Self {
+        BignumDetector
+    }
+}
+
+impl DumpDetector for BignumDetector {
+    fn scan(&self, data: &[u8], layout: &Layout, out: &mut Vec<KeyMatch>) {
+        let Some(mut map) = AddrMap::new(layout, data.len() as u64) else {
+            return;
+        };
+        map.headers = map.find_headers(data);
+        let cands: Vec<Cand> = AddrMap::chunks(&map.scan)
+            .par_iter()
+            .flat_map_iter(|c| map.scan_chunk(data, c))
+            .collect();
+        let mut rsa = Vec::new();
+        let mut ec = Vec::new();
+        for c in cands {
+            match c {
+                Cand::Rsa(w) => rsa.push(w),
+                Cand::Ec { public, private } => ec.push((public, private)),
+            }
+        }
+        // The same struct can be seen twice when the dump holds two copies
+        // of one memory region.
+        rsa.sort_unstable();
+        rsa.dedup();
+        ec.sort_unstable();
+        ec.dedup();
+        let mut found: Vec<KeyMatch> = rsa
+            .par_iter()
+            .flat_map_iter(|w| map.validate_rsa(data, w))
+            .collect();
+        found.extend(
+            ec.par_iter()
+                .flat_map_iter(|&(public, private)| map.validate_ec(data, public, private))
+                .collect::<Vec<_>>(),
+        );
+        crate::scan::sort_keys(&mut found);
+        out.extend(found);
+    }
+}
+
+/// A run of memory contiguous in both the file and the address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seg {
+    va: u64,
+    /// One past the last address.
+    end: u64,
+    /// File offset of `va`.
+    file: u64,
+}
+
+impl Seg {
+    /// File offset of the first 8-aligned address and the number of whole
+    /// aligned words: pointers in a struct are aligned to their address,
+    /// not to the file.
+    fn words(&self) -> (u64, usize) {
+        let first = self.va.checked_add(7).map(|v| v & !7).unwrap_or(u64::MAX);
+        if first >= self.end {
+            return (self.file, 0);
+        }
+        (
+            self.file + (first - self.va),
+            ((self.end - first) / 8) as usize,
+        )
+    }
+}
+
+/// The dump's virtual memory: what a pointer found in it points at.
+struct AddrMap {
+    /// Every memory byte to scan, in file order (overlapping captures of
+    /// one address are all scanned).
+    scan: Vec<Seg>,
+    /// Sorted by address, non-overlapping (the first capture of an address
+    /// wins), for translating pointers.
+    map: Vec<Seg>,
+    lo: u64,
+    span: u64,
+    /// One bit per 8 bytes of the file: set where a plausible BIGNUM header
+    /// starts (in `map`). Built in a sequential pass so that testing a
+    /// pointer costs a bit lookup, not a cache miss in the pointed-to page.
+    headers: Vec<u64>,
+}
+
+/// One unit of parallel scanning: words `w0..w1` of one segment.
+struct Chunk {
+    seg: usize,
+    w0: usize,
+    w1: usize,
+}
+
+/// Structure worth doing arithmetic on.
+enum Cand {
+    /// Consecutive pointers to BIGNUM headers.
+    Rsa(Vec<u64>),
+    /// A pointer to something (the public point) right before a pointer to
+    /// a small BIGNUM (the scalar).
+    Ec { public: u64, private: u64 },
+}
+
+/// The fields of a `struct bignum_st`.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    d: u64,
+    top: i32,
+    dmax: i32,
+    neg: i32,
+    flags: i32,
+}
+
+impl Header {
+    fn from_words(w0: u64, w1: u64, w2: u64) -> Header {
+        Header {
+            d: w0,
+            top: w1 as u32 as i32,
+            dmax: (w1 >> 32) as u32 as i32,
+            neg: w2 as u32 as i32,
+            flags: (w2 >> 32) as u32 as i32,
+        }
+    }
+
+    /// The checks every real header passes: zero-valued numbers (top 0)
+    /// are allowed only where asked for, since no key part is zero.
+    fn plausible(&self, allow_zero: bool) -> bool {
+        (self.top > 0 || (allow_zero && self.top == 0))
+            && self.top <= self.dmax
+            && self.dmax <= MAX_LIMBS
+            && (self.neg == 0 || self.neg == 1)
+            && (self.flags as u32) <= 0xffff
+            && self.d & 7 == 0
+    }
+}
+
+/// A big number read out of the dump.
+struct Bn {
+    value: BigUint,
+    /// Address and length in bytes of its limb array.
+    limbs: u64,
+    len: u64,
+    neg: bool,
+}
+
+impl AddrMap {
+    fn new(layout: &Layout, data_len: u64) -> Option<AddrMap> {
+        let mut scan: Vec<Seg> = Vec::new();
+        for r in layout.ranges.iter().filter(|r| r.kind == RangeKind::Memory) {
+            let Some(va) = r.vaddr else { continue };
+            let end = r.end().min(data_len);
+            if r.start >= end {
+                continue;
+            }
+            let Some(va_end) = va.checked_add(end - r.start) else {
+                continue;
+            };
+            let seg = Seg {
+                va,
+                end: va_end,
+                file: r.start,
+            };
+            match scan.last_mut() {
+                Some(last)
+                    if last.end == seg.va && last.file + (last.end - last.va) == seg.file =>
+                {
+                    last.end = seg.end
+                }
+                _ => scan.push(seg),
+            }
+        }
+        let mut sorted = scan.clone();
+        sorted.sort_unstable_by_key(|s| (s.va, s.file));
+        let mut map: Vec<Seg> = Vec::with_capacity(sorted.len());
+        for mut s in sorted {
+            if let Some(last) = map.last_mut() {
+                if s.va < last.end {
+                    if s.end <= last.end {
+                        continue;
+                    }
+                    s.file += last.end - s.va;
+                    s.va = last.end;
+                }
+                if last.end == s.va && last.file + (last.end - last.va) == s.file {
+                    last.end = s.end;
+                    continue;
+                }
+            }
+            map.push(s);
+        }
+        let lo = map.first()?.va;
+        let hi = map.last()?.end;
+        Some(AddrMap {
+            scan,
+            map,
+            lo,
+            span: hi - lo,
+            headers: Vec::new(),
+        })
+    }
+
+    fn chunks(segs: &[Seg]) -> Vec<Chunk> {
+        let mut out = Vec::new();
+        for (seg, s) in segs.iter().enumerate() {
+            let (_, n) = s.words();
+            let mut w0 = 0;
+            while w0 < n {
+                let w1 = (w0 + CHUNK_WORDS).min(n);
+                out.push(Chunk { seg, w0, w1 });
+                w0 = w1;
+            }
+        }
+        out
+    }
+
+    #[inline]
+    fn find(&self, va: u64) -> Option<&Seg> {
+        let i = self.map.partition_point(|s| s.end <= va);
+        self.map.get(i).filter(|s| s.va <= va)
+    }
+
+    #[inline]
+    fn maps(&self, va: u64) -> bool {
+        va.wrapping_sub(self.lo) < self.span && self.find(va).is_some()
+    }
+
+    fn word(&self, data: &[u8], va: u64) -> Option<u64> {
+        let s = self.find(va)?;
+        if s.end - va < 8 {
+            return None;
+        }
+        let off = (s.file + (va - s.va)) as usize;
+        Some(u64::from_le_bytes(data.get(off..off + 8)?.try_into().ok()?))
+    }
+
+    fn header(&self, data: &[u8], va: u64) -> Option<Header> {
+        let s = self.find(va)?;
+        if s.end - va >= 24 {
+            let off = (s.file + (va - s.va)) as usize;
+            let b = data.get(off..off + 24)?;
+            let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
+            return Some(Header::from_words(w(0), w(1), w(2)));
+        }
+        // A 16-aligned header can straddle a page, and the two pages can
+        // be separate ranges.
+        Some(Header::from_words(
+            self.word(data, va)?,
+            self.word(data, va.checked_add(8)?)?,
+            self.word(data, va.checked_add(16)?)?,
+        ))
+    }
+
+    /// The header `ptr` points at, if it looks like a live BIGNUM.
+    fn bignum_header(&self, data: &[u8], ptr: u64, allow_zero: bool) -> Option<Header> {
+        if ptr & 7 != 0 {
+            return None;
+        }
+        let h = self.header(data, ptr)?;
+        (h.plausible(allow_zero) && (h.top == 0 || self.maps(h.d))).then_some(h)
+    }
+
+    /// File pieces covering `len` bytes from `va`, following the address
+    /// space across ranges.
+    fn pieces(&self, va: u64, len: u64) -> Option<Vec<(u64, u64)>> {
+        let end = va.checked_add(len)?;
+        let mut out = Vec::new();
+        let mut cur = va;
+        while cur < end {
+            let s = self.find(cur)?;
+            let take = end.min(s.end) - cur;
+            out.push((s.file + (cur - s.va), take));
+            cur += take;
+        }
+        Some(out)
+    }
+
+    fn read(&self, data: &[u8], va: u64, len: u64) -> Option<Zeroizing<Vec<u8>>> {
+        let mut buf = Zeroizing::new(Vec::with_capacity(len as usize));
+        for (off, n) in self.pieces(va, len)? {
+            buf.extend_from_slice(data.get(off as usize..(off + n) as usize)?);
+        }
+        Some(buf)
+    }
+
+    fn bignum_at(&self, data: &[u8], h: Header) -> Option<Bn> {
+        let len = h.top as u64 * 8;
+        let bytes = self.read(data, h.d, len)?;
+        Some(Bn {
+            value: BigUint::from_bytes_le(&bytes),
+            limbs: h.d,
+            len,
+            neg: h.neg != 0,
+        })
+    }
+
+    fn bignum(&self, data: &[u8], ptr: u64, allow_zero: bool) -> Option<Bn> {
+        let h = self.bignum_header(data, ptr, allow_zero)?;
+        self.bignum_at(data, h)
+    }
+
+    /// Scans one chunk for pointer runs and EC-shaped pairs. A run that
+    /// starts inside the chunk is followed past its end; one that started
+    /// before it belongs to the previous chunk.
+    fn scan_chunk(&self, data: &[u8], c: &Chunk) -> Vec<Cand> {
+        let seg = &self.scan[c.seg];
+        let (base, n) = seg.words();
+        let Some(bytes) = data.get(base as usize..base as usize + n * 8) else {
+            return Vec::new();
+        };
+        let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
+        let (lo, span) = (self.lo, self.span);
+        let in_map = |w: u64| w.wrapping_sub(lo) < span;
+        let mut out = Vec::new();
+        let mut run = Run::default();
+        let mut hint = self.map[0];
+        let mut prev = 0u64;
+        let mut skipping = false;
+        if c.w0 > 0 {
+            prev = word(c.w0 - 1);
+            skipping = self.is_header(prev, &mut hint);
+        }
+        let mut i = c.w0;
+        while i < n {
+            // Most memory is not pointers into the dump: outside a run,
+            // skip four words at a time on one branch.
+            if run.len == 0 && !skipping {
+                let from = i;
+                while i + 4 <= c.w1 {
+                    let b = &bytes[i * 8..i * 8 + 32];
+                    let w = |k: usize| u64::from_le_bytes(b[k * 8..k * 8 + 8].try_into().unwrap());
+                    if in_map(w(0)) | in_map(w(1)) | in_map(w(2)) | in_map(w(3)) {
+                        break;
+                    }
+                    i += 4;
+                }
+                if i > from {
+                    prev = word(i - 1);
+                }
+                // Past the chunk with no run to follow.
+                if i >= c.w1 {
+                    break;
+                }
+            }
+            let w = word(i);
+            if !self.is_header(w, &mut hint) {
+                skipping = false;
+                run.flush(&mut out);
+                if i >= c.w1 {
+                    break;
+                }
+            } else {
+                if i >= c.w1 && (run.len == 0 || skipping) {
+                    break;
+                }
+                if !skipping {
+                    run.push(w, &mut out);
+                }
+                if i < c.w1 && prev & 7 == 0 && in_map(prev) && self.find(prev).is_some() {
+                    let top = self.header(data, w).map_or(0, |h| h.top as u32);
+                    if top <= EC_MAX_TOP {
+                        out.push(Cand::Ec {
+                            public: prev,
+                            private: w,
+                        });
+                    }
+                }
+            }
+            prev = w;
+            i += 1;
+        }
+        run.flush(&mut out);
+        out
+    }
+
+    /// The header bitmap: every 8-aligned address of `map` where 24 bytes
+    /// look like a live BIGNUM header (see [`Header::plausible`]) whose
+    /// limb pointer leads into the dump.
+    fn find_headers(&self, data: &[u8]) -> Vec<u64> {
+        let found: Vec<Vec<u64>> = AddrMap::chunks(&self.map)
+            .par_iter()
+            .map(|c| self.headers_in(data, c))
+            .collect();
+        let mut bits = vec![0u64; data.len() / 512 + 1];
+        for off in found.into_iter().flatten() {
+            let i = off / 8;
+            bits[(i / 64) as usize] |= 1 << (i % 64);
+        }
+        bits
+    }
+
+    /// File offsets of the headers that start in one chunk of `map`.
+    fn headers_in(&self, data: &[u8], c: &Chunk) -> Vec<u64> {
+        let seg = &self.map[c.seg];
+        let (base, n) = seg.words();
+        let Some(bytes) = data.get(base as usize..base as usize + n * 8) else {
+            return Vec::new();
+        };
+        let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
+        // The second word of a header holds `top` (low half) and `dmax`:
+        // 0 < top and both below 4096 is one subtraction and one mask, and
+        // zeros, text, random bytes and pointers all fail it.
+        let quick = |x: u64| x.wrapping_sub(1) & 0xffff_f000_ffff_f000 == 0;
+        let mut out = Vec::new();
+        let mut check = |i: usize, h: Option<Header>| {
+            if let Some(h) = h {
+                if h.plausible(false) && self.maps(h.d) {
+                    out.push(base + i as u64 * 8);
+                }
+            }
+        };
+        // Headers whose three words lie in this segment, four candidate
+        // starts per step (their second words are `block`); the last two
+        // words may start one that continues in the next range.
+        let inner = c.w1.min(n.saturating_sub(2)).max(c.w0);
+        let steps = (inner - c.w0) / 4;
+        let meta = &bytes[(c.w0 + 1) * 8..(c.w0 + 1 + steps * 4) * 8];
+        for (s, block) in meta.chunks_exact(32).enumerate() {
+            let w = |k: usize| u64::from_le_bytes(block[k * 8..k * 8 + 8].try_into().unwrap());
+            if !(quick(w(0)) | quick(w(1)) | quick(w(2)) | quick(w(3))) {
+                continue;
+            }
+            for k in 0..4 {
+                if quick(w(k)) {
+                    let i = c.w0 + s * 4 + k;
+                    check(i, Some(Header::from_words(word(i), w(k), word(i + 2))));
+                }
+            }
+        }
+        for i in c.w0 + steps * 4..inner {
+            if quick(word(i + 1)) {
+                check(
+                    i,
+                    Some(Header::from_words(word(i), word(i + 1), word(i + 2))),
+                );
+            }
+        }
+        let first_va = seg.va + (base - seg.file);
+        for i in inner..c.w1 {
+            check(i, self.header(data, first_va + i as u64 * 8));
+        }
+        out
+    }
+
+    /// Whether `ptr` points at a header in the bitmap. `hint` is the range
+    /// the last pointer led into: pointers close together in memory mostly
+    /// lead into the same range.
+    #[inline]
+    fn is_header(&self, ptr: u64, hint: &mut Seg) -> bool {
+        if ptr & 7 != 0 || ptr.wrapping_sub(self.lo) >= self.span {
+            return false;
+        }
+        if !(hint.va <= ptr && ptr < hint.end) {
+            match self.find(ptr) {
+                Some(s) => *hint = *s,
+                None => return false,
+            }
+        }
+        let i = (hint.file + (ptr - hint.va)) / 8;
+        self.headers
+            .get((i / 64) as usize)
+            .is_some_and(|b| b >> (i % 64) & 1 == 1)
+    }
+
+    /// Tries every window of five pointers in the run as (n, e, d, p, q).
+    fn validate_rsa(&self, data: &[u8], ptrs: &[u64]) -> Vec<KeyMatch> {
+        let bns: Vec<Option<Bn>> = ptrs
+            .iter()
+            .map(|&p| {
+                self.bignum(data, p, false)
+                    .filter(|b| !b.neg && b.len <= MAX_RSA_LIMBS as u64 * 8)
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut k = 0;
+        while k + MIN_RUN <= bns.len() {
+            match self.try_rsa(&bns[k..k + MIN_RUN]) {
+                Some(found) => {
+                    out.extend(found);
+                    k += MIN_RUN;
+                }
+                None => k += 1,
+            }
+        }
+        out
+    }
+
+    fn try_rsa(&self, w: &[Option<Bn>]) -> Option<Vec<KeyMatch>> {
+        let [Some(n), Some(e), d, p, q] = w else {
+            return None;
+        };
+        let limbs = |b: &Bn| b.len / 8;
+        // Cheap size checks before any multiplication: the factors are
+        // each shorter than n and together about as long.
+        if limbs(n) < 8 || limbs(e) > limbs(n) {
+            return None;
+        }
+        let n_limbs = limbs(n);
+        fn factor(b: &Option<Bn>, n_limbs: u64) -> Option<&Bn> {
+            b.as_ref().filter(|b| b.len / 8 < n_limbs)
+        }
+        if let (Some(d), Some(p), Some(q)) = (d, factor(p, n_limbs), factor(q, n_limbs)) {
+            let sum = limbs(p) + limbs(q);
+            if limbs(d) <= limbs(n) && (sum == limbs(n) || sum == limbs(n) + 1) {
+                if let Some(k) =
+                    RsaKey::from_components(&n.value, &e.value, &d.value, &p.value, &q.value)
+                {
+                    return self.report(RSA_RULE, RSA_DESCRIPTION, d, KeyMaterial::Rsa(k));
+                }
+            }
+        }
+        // d may be stale or blinded while a prime is intact.
+        for f in [factor(p, n_limbs), factor(q, n_limbs)]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(k) = RsaKey::from_factor(&n.value, &e.value, &f.value) {
+                return self.report(RSA_RULE, RSA_DESCRIPTION, f, KeyMaterial::Rsa(k));
+            }
+        }
+        None
+    }
+
+    fn report(
+        &self,
+        rule: &'static str,
+        description: &'static str,
+        at: &Bn,
+        key: KeyMaterial,
+    ) -> Option<Vec<KeyMatch>> {
+        let key = Arc::new(key);
+        let pieces = self.pieces(at.limbs, at.len)?;
+        Some(
+            pieces
+                .into_iter()
+                .map(|(offset, len)| KeyMatch {
+                    offset,
+                    len,
+                    rule,
+                    description,
+                    form: FORM.to_string(),
+                    encoding: Encoding::Binary,
+                    confidence: Confidence::High,
+                    validated: true,
+                    key: Some(key.clone()),
+                    key_id: None,
+                })
+                .collect(),
+        )
+    }
+
+    /// `private` is a BIGNUM pointer right after `public`: an EC key if
+    /// `public` leads to a point equal to private·G on some curve.
+    fn validate_ec(&self, data: &[u8], public: u64, private: u64) -> Vec<KeyMatch> {
+        self.try_ec(data, public, private).unwrap_or_default()
+    }
+
+    fn try_ec(&self, data: &[u8], public: u64, private: u64) -> Option<Vec<KeyMatch>> {
+        let h = self.bignum_header(data, private, false)?;
+        let scalar = self.bignum_at(data, h)?;
+        if scalar.neg {
+            return None;
+        }
+        let bits = scalar.value.bits();
+        let curves: Vec<Curve> = CURVES
+            .into_iter()
+            .filter(|&c| bits <= order_bits(c) && bits > order_bits(c) - 64)
+            .collect();
+        if curves.is_empty() {
+            return None;
+        }
+        let openssl = self.openssl_points(data, public);
+        // BoringSSL's EC_WRAPPED_SCALAR keeps its limbs right after the
+        // header; without that sign the felem layout is not worth trying.
+        let boringssl = h.d == private.wrapping_add(24);
+        if openssl.is_empty() && !boringssl {
+            return None;
+        }
+        for curve in curves {
+            let len = curve.field_len();
+            let be = Zeroizing::new(scalar.value.to_bytes_be());
+            if be.len() > len {
+                continue;
+            }
+            let mut d = Zeroizing::new(vec![0u8; len - be.len()]);
+            d.extend_from_slice(&be);
+            let Some(point) = curve.public_point(&d) else {
+                continue;
+            };
+            let x = BigUint::from_bytes_be(&point[1..1 + len]);
+            let y = BigUint::from_bytes_be(&point[1 + len..]);
+            let p = field_prime(curve);
+            let mut stored = openssl.clone();
+            if boringssl {
+                stored.extend(self.boringssl_point(data, public, &p));
+            }
+            if stored.iter().any(|xyz| same_point(&x, &y, xyz, &p)) {
+                let key = KeyMaterial::Ec {
+                    curve,
+                    d,
+                    public: point,
+                };
+                return self.report(EC_RULE, EC_DESCRIPTION, &scalar, key);
+            }
+        }
+        None
+    }
+
+    /// The (X, Y, Z) of an OpenSSL `EC_POINT` at `at`, read as each
+    /// version's layout that fits.
+    fn openssl_points(&self, data: &[u8], at: u64) -> Vec<[BigUint; 3]> {
+        let mut out = Vec::new();
+        let coord = |ptr: Option<u64>| -> Option<BigUint> {
+            let b = self.bignum(data, ptr?, true)?;
+            (!b.neg && b.len <= 16 * 8).then_some(b.value)
+        };
+        let field = |off: u64| self.word(data, at.checked_add(off)?);
+        // 1.1.1 / 3.x: X, Y, Z pointers after meth and curve_name; 1.1.0:
+        // right after meth.
+        for first in [16u64, 8] {
+            if let (Some(x), Some(y), Some(z)) = (
+                coord(field(first)),
+                coord(field(first + 8)),
+                coord(field(first + 16)),
+            ) {
+                out.push([x, y, z]);
+            }
+        }
+        // 1.0.x: three embedded 24-byte headers after meth.
+        let embedded = |off: u64| -> Option<BigUint> {
+            let h = self.header(data, at.checked_add(off)?)?;
+            if !h.plausible(true) || h.top > 16 {
+                return None;
+            }
+            if h.top == 0 {
+                return Some(BigUint::zero());
+            }
+            (h.neg == 0).then_some(self.bignum_at(data, h)?.value)
+        };
+        if let (Some(x), Some(y), Some(z)) = (embedded(8), embedded(32), embedded(56)) {
+            out.push([x, y, z]);
+        }
+        out
+    }
+
+    /// The (X, Y, Z) of a BoringSSL `EC_POINT`: a group pointer, then three
+    /// nine-word field elements of which the curve uses the low limbs.
+    fn boringssl_point(&self, data: &[u8], at: u64, p: &BigUint) -> Option<[BigUint; 3]> {
+        let words = p.bits().div_ceil(64);
+        let felem = |i: u64| -> Option<BigUint> {
+            let off = at.checked_add(8 + i * BORINGSSL_FELEM_WORDS * 8)?;
+            Some(BigUint::from_bytes_le(&self.read(data, off, words * 8)?))
+        };
+        Some([felem(0)?, felem(1)?, felem(2)?])
+    }
+}
+
+/// Collects consecutive BIGNUM pointers into candidate windows.
+#[derive(Default)]
+struct Run {
+    buf: [u64; WINDOW],
+    len: usize,
+}
+
+impl Run {
+    #[inline]
+    fn push(&mut self, w: u64, out: &mut Vec<Cand>) {
+        if self.len == WINDOW {
+            out.push(Cand::Rsa(self.buf.to_vec()));
+            self.buf.copy_within(WINDOW - (MIN_RUN - 1).., 0);
+            self.len = MIN_RUN - 1;
+        }
+        self.buf[self.len] = w;
+        self.len += 1;
+    }
+
+    fn flush(&mut self, out: &mut Vec<Cand>) {
+        if self.len >= MIN_RUN {
+            out.push(Cand::Rsa(self.buf[..self.len].to_vec()));
+        }
+        self.len = 0;
+    }
+}
+
+/// Whether the stored Jacobian point (X, Y, Z) is the affine (x, y), in
+/// plain or Montgomery representation.
+fn same_point(x: &BigUint, y: &BigUint, stored: &[BigUint; 3], p: &BigUint) -> bool {
+    let [sx, sy, sz] = stored;
+    let z = sz % p;
+    if z.is_zero() {
+        return false;
+    }
+    let z2 = &z * &z % p;
+    let z3 = &z2 * &z % p;
+    let want_x = x * &z2 % p;
+    let want_y = y * &z3 % p;
+    let r = (BigUint::one() << (p.bits().div_ceil(64) * 64)) % p;
+    let r2 = &r * &r % p;
+    let plain = sx % p == want_x && sy % p == want_y;
+    let mont = sx * &r % p == want_x && sy * &r2 % p == want_y;
+    plain || mont
+}
+
+fn order_bits(c: Curve) -> u64 {
+    match c {
+        Curve::P256 | Curve::Secp256k1 => 256,
+        Curve::P384 => 384,
+        Curve::P521 => 521,
+    }
+}
+
+fn field_prime(c: Curve) -> BigUint {
+    let hex: &[u8] = match c {
+        Curve::P256 => b"ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+        Curve::Secp256k1 => b"fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+        Curve::P384 => {
+            b"fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff"
+        }
+        Curve::P521 => return (BigUint::one() << 521u32) - BigUint::one(),
+    };
+    BigUint::parse_bytes(hex, 16).expect("constant")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::Fingerprinter;
+    use crate::layout::{partition, Claim, Format, Origin};
+    use std::os::unix::fs::FileExt;
+    use std::sync::Mutex;
+    use std::time::Instant;
+    use zeroize::Zeroize;
+
+    /// Snapshots copy most of the process; two at once would copy each
+    /// other.
+    static SNAPSHOT: Mutex<()> = Mutex::new(());
+
+    fn layout_of(file_size: u64, regions: &[(u64, u64, u64)]) -> Layout {
+        let claims: Vec<Claim> = regions
+            .iter()
+            .map(|&(start, len, va)| Claim {
+                start,
+                len,
+                kind: RangeKind::Memory,
+                vaddr: Some(va),
+                origin: Origin::named("memory"),
+            })
+            .collect();
+        Layout {
+            format: Format::Raw,
+            file_size,
+            ranges: partition(file_size, &claims),
+            regions: regions.len(),
+            streams: 0,
+        }
+    }
+
+    /// The test process's own writable private anonymous memory and heap,
+    /// as a memory image with the real addresses.
+    fn snapshot() -> (Vec<u8>, Layout) {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let mut wanted = Vec::new();
+        for line in maps.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 5 {
+                continue;
+            }
+            let (perms, inode, path) = (f[1], f[4], f.get(5).copied().unwrap_or(""));
+            if !perms.starts_with("rw") || !perms.ends_with('p') || inode != "0" {
+                continue;
+            }
+            if !(path.is_empty() || path == "[heap]" || path.starts_with("[anon:")) {
+                continue;
+            }
+            let (a, b) = f[0].split_once('-').unwrap();
+            let (a, b) = (
+                u64::from_str_radix(a, 16).unwrap(),
+                u64::from_str_radix(b, 16).unwrap(),
+            );
+            if b - a <= 256 << 20 {
+                wanted.push((a, b - a));
+            }
+        }
+        // Allocated after reading the maps, so it is in none of them.
+        let total: u64 = wanted.iter().map(|r| r.1).sum();
+        let mut buf: Vec<u8> = Vec::with_capacity(total as usize);
+        let mem = std::fs::File::open("/proc/self/mem").unwrap();
+        let mut regions = Vec::new();
+        for (va, len) in wanted {
+            let start = buf.len();
+            buf.resize(start + len as usize, 0);
+            if mem.read_exact_at(&mut buf[start..], va).is_err() {
+                buf.truncate(start);
+                continue;
+            }
+            regions.push((start as u64, len, va));
+        }
+        let layout = layout_of(buf.len() as u64, &regions);
+        (buf, layout)
+    }
+
+    fn scan(data: &[u8], layout: &Layout) -> Vec<KeyMatch> {
+        let mut out = Vec::new();
+        BignumDetector::new().scan(data, layout, &mut out);
+        out
+    }
+
+    fn ids(found: &[KeyMatch], fp: &Fingerprinter) -> Vec<String> {
+        found
+            .iter()
+            .filter_map(|m| m.key.as_ref().map(|k| k.id(fp)))
+            .collect()
+    }
+
+    /// File offset of an address in an image, and back.
+    fn off_of(layout: &Layout, va: u64) -> Option<usize> {
+        layout
+            .ranges
+            .iter()
+            .find(|r| r.vaddr.is_some_and(|v| v <= va && va - v < r.len))
+            .map(|r| (r.start + (va - r.vaddr.unwrap())) as usize)
+    }
+
+    fn va_of(layout: &Layout, off: u64) -> u64 {
+        let r = layout.range_at(off).unwrap();
+        r.vaddr.unwrap() + (off - r.start)
+    }
+
+    fn word_at(image: &[u8], layout: &Layout, va: u64) -> Option<u64> {
+        let o = off_of(layout, va)?;
+        Some(u64::from_le_bytes(image.get(o..o + 8)?.try_into().unwrap()))
+    }
+
+    /// Addresses of the aligned words of the image equal to `value`.
+    fn words_equal(image: &[u8], layout: &Layout, value: u64) -> Vec<u64> {
+        let mut out = Vec::new();
+        for r in layout.ranges.iter().filter(|r| r.vaddr.is_some()) {
+            let bytes = &image[r.start as usize..r.end() as usize];
+            for (i, w) in bytes.chunks_exact(8).enumerate() {
+                if u64::from_le_bytes(w.try_into().unwrap()) == value {
+                    out.push(r.vaddr.unwrap() + i as u64 * 8);
+                }
+            }
+        }
+        out
+    }
+
+    /// The BIGNUM header whose limb pointer is `limbs`, then the struct
+    /// slots that point at that header.
+    fn slots_pointing_at_limbs(image: &[u8], layout: &Layout, limbs: u64) -> Vec<u64> {
+        words_equal(image, layout, limbs)
+            .into_iter()
+            .flat_map(|header| words_equal(image, layout, header))
+            .collect()
+    }
+
+    #[test]
+    fn finds_rsa_key_that_openssl_loaded_from_wiped_der() {
+        use openssl::rsa::Rsa;
+        let _guard = SNAPSHOT.lock().unwrap_or_else(|e| e.into_inner());
+        let generated = Rsa::generate(2048).unwrap();
+        let mut der = generated.private_key_to_der().unwrap();
+        let num = |b: &openssl::bn::BigNumRef| BigUint::from_bytes_be(&b.to_vec());
+        let (n, e, d, p, q) = (
+            num(generated.n()),
+            num(generated.e()),
+            num(generated.d()),
+            num(generated.p().unwrap()),
+            num(generated.q().unwrap()),
+        );
+        // Only the copy OpenSSL builds from the DER is left to find.
+        drop(generated);
+        let loaded = Rsa::private_key_from_der(&der).unwrap();
+        der.zeroize();
+        let (image, layout) = snapshot();
+        std::hint::black_box(&loaded);
+
+        let found = scan(&image, &layout);
+        let fp = Fingerprinter::new(None);
+        let want = KeyMaterial::Rsa(RsaKey::from_components(&n, &e, &d, &p, &q).unwrap()).id(&fp);
+        let hit = found
+            .iter()
+            .find(|m| m.key.as_ref().map(|k| k.id(&fp)).as_deref() == Some(want.as_str()))
+            .unwrap_or_else(|| panic!("key {want} not found; found {:?}", ids(&found, &fp)));
+        assert_eq!(hit.rule, RSA_RULE);
+        assert_eq!(hit.form, FORM);
+        assert_eq!(hit.encoding, Encoding::Binary);
+        assert_eq!(hit.confidence, Confidence::High);
+        assert!(hit.validated);
+        assert!(hit.key_id.is_none());
+        // The span is d's limb array: d little-endian, zero-padded to whole
+        // limbs.
+        let span = &image[hit.offset as usize..(hit.offset + hit.len) as usize];
+        assert_eq!(BigUint::from_bytes_le(span), d);
+        assert_eq!(hit.len % 8, 0);
+        assert!(hit.len / 8 == d.bits().div_ceil(64));
+
+        // The struct around the run, to confirm the layout the module doc
+        // describes: `meth, engine, n, e, d, p, q, ...` (OpenSSL 1.1 and 3).
+        let d_slots = slots_pointing_at_limbs(&image, &layout, va_of(&layout, hit.offset));
+        let map = AddrMap::new(&layout, image.len() as u64).unwrap();
+        let is_bn = |va: u64| {
+            word_at(&image, &layout, va)
+                .and_then(|w| map.bignum_header(&image, w, false))
+                .is_some()
+        };
+        let slot = *d_slots
+            .iter()
+            .find(|&&s| (0..8).all(|i| is_bn(s - 16 + i * 8)))
+            .expect("rsa_st with n..iqmp around d");
+        let n_slot = slot - 16;
+        let engine = word_at(&image, &layout, n_slot - 8).unwrap();
+        let meth = word_at(&image, &layout, n_slot - 16).unwrap();
+        let dummy_zero = word_at(&image, &layout, n_slot - 40).unwrap() as u32;
+        assert_eq!(engine, 0);
+        assert_ne!(meth, 0);
+        assert_eq!(dummy_zero, 0);
+        drop(loaded);
+    }
+
+    #[test]
+    fn finds_ec_keys_that_openssl_loaded_from_wiped_der() {
+        use openssl::bn::BigNumContext;
+        use openssl::ec::{EcGroup, EcKey, PointConversionForm};
+        use openssl::nid::Nid;
+        let _guard = SNAPSHOT.lock().unwrap_or_else(|e| e.into_inner());
+        let fp = Fingerprinter::new(None);
+        let mut loaded = Vec::new();
+        let mut want = Vec::new();
+        for (nid, curve) in [
+            (Nid::X9_62_PRIME256V1, Curve::P256),
+            (Nid::SECP384R1, Curve::P384),
+            (Nid::SECP521R1, Curve::P521),
+            (Nid::SECP256K1, Curve::Secp256k1),
+        ] {
+            let group = EcGroup::from_curve_name(nid).unwrap();
+            let generated = EcKey::generate(&group).unwrap();
+            let mut der = generated.private_key_to_der().unwrap();
+            let mut ctx = BigNumContext::new().unwrap();
+            let public = generated
+                .public_key()
+                .to_bytes(&group, PointConversionForm::UNCOMPRESSED, &mut ctx)
+                .unwrap();
+            let d = generated
+                .private_key()
+                .to_vec_padded(curve.field_len() as i32)
+                .unwrap();
+            drop(generated);
+            loaded.push(EcKey::private_key_from_der(&der).unwrap());
+            der.zeroize();
+            let key = KeyMaterial::Ec {
+                curve,
+                d: Zeroizing::new(d),
+                public,
+            };
+            want.push(key.id(&fp));
+        }
+        let (image, layout) = snapshot();
+        std::hint::black_box(&loaded);
+
+        let found = scan(&image, &layout);
+        let got = ids(&found, &fp);
+        for id in &want {
+            let hit = found
+                .iter()
+                .find(|m| m.key.as_ref().map(|k| k.id(&fp)).as_ref() == Some(id))
+                .unwrap_or_else(|| panic!("key {id} not found; found {got:?}"));
+            assert_eq!(hit.rule, EC_RULE);
+            assert!(hit.validated && hit.confidence == Confidence::High);
+            let Some(KeyMaterial::Ec { d, .. }) = hit.key.as_deref() else {
+                panic!("not an EC key");
+            };
+            let span = &image[hit.offset as usize..(hit.offset + hit.len) as usize];
+            assert_eq!(BigUint::from_bytes_le(span), BigUint::from_bytes_be(d));
+
+            // EC_KEY: `pub_key` right before `priv_key`; EC_POINT (3.x):
+            // X, Y, Z are BIGNUM pointers at +16, +24, +32.
+            let map = AddrMap::new(&layout, image.len() as u64).unwrap();
+            let slots = slots_pointing_at_limbs(&image, &layout, va_of(&layout, hit.offset));
+            let point_has_bn_coords = |slot: u64| {
+                let Some(point) = word_at(&image, &layout, slot - 8) else {
+                    return false;
+                };
+                (2..5).all(|i| {
+                    word_at(&image, &layout, point + i * 8)
+                        .and_then(|w| map.bignum_header(&image, w, true))
+                        .is_some()
+                })
+            };
+            assert!(
+                slots.iter().any(|&s| point_has_bn_coords(s)),
+                "EC_POINT layout for {id}"
+            );
+        }
+        drop(loaded);
+    }
+
+    /// A synthetic memory image, laid out the way the libraries lay out
+    /// their structs.
+    struct Img {
+        base: u64,
+        bytes: Vec<u8>,
+        next: u64,
+    }
+
+    impl Img {
+        fn new(base: u64, size: usize) -> Img {
+            Img {
+                base,
+                bytes: vec![0; size],
+                next: base,
+            }
+        }
+
+        fn alloc(&mut self, len: u64) -> u64 {
+            let va = (self.next + 15) & !15;
+            self.next = va + len;
+            assert!(self.next <= self.base + self.bytes.len() as u64);
+            va
+        }
+
+        fn put(&mut self, va: u64, w: u64) {
+            self.put_bytes(va, &w.to_le_bytes());
+        }
+
+        fn put_bytes(&mut self, va: u64, b: &[u8]) {
+            let o = (va - self.base) as usize;
+            self.bytes[o..o + b.len()].copy_from_slice(b);
+        }
+
+        fn header(&mut self, at: u64, limbs: u64, top: i32, dmax: i32) {
+            self.put(at, limbs);
+            self.put(at + 8, top as u32 as u64 | (dmax as u32 as u64) << 32);
+            self.put(at + 16, 1 << 32);
+        }
+
+        fn limbs(&mut self, at: u64, v: &[u64]) {
+            for (i, l) in v.iter().enumerate() {
+                self.put(at + i as u64 * 8, *l);
+            }
+        }
+
+        /// A BIGNUM with its limbs allocated separately.
+        fn bn(&mut self, v: &BigUint) -> u64 {
+            let limbs = v.to_u64_digits();
+            let l = self.alloc(limbs.len() as u64 * 8);
+            self.limbs(l, &limbs);
+            let h = self.alloc(24);
+            self.header(h, l, limbs.len() as i32, limbs.len() as i32);
+            h
+        }
+
+        /// An OpenSSL 3 `rsa_st` holding these BIGNUM pointers.
+        fn rsa_st(&mut self, at: u64, ptrs: &[u64]) {
+            self.put(at + 24, 0x5555_0000_1000);
+            for (i, p) in ptrs.iter().enumerate() {
+                self.put(at + 40 + i as u64 * 8, *p);
+            }
+        }
+
+        fn layout(&self) -> Layout {
+            layout_of(
+                self.bytes.len() as u64,
+                &[(0, self.bytes.len() as u64, self.base)],
+            )
+        }
+    }
+
+    /// A deterministic generator, so failures reproduce.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn fill(&mut self, buf: &mut [u8]) {
+            for c in buf.chunks_mut(8) {
+                let w = self.next().to_le_bytes();
+                c.copy_from_slice(&w[..c.len()]);
+            }
+        }
+
+        fn big(&mut self, limbs: usize) -> BigUint {
+            let mut v: Vec<u64> = (0..limbs).map(|_| self.next()).collect();
+            v[limbs - 1] |= 1 << 63;
+            BigUint::new(
+                v.iter()
+                    .flat_map(|l| [*l as u32, (*l >> 32) as u32])
+                    .collect(),
+            )
+        }
+    }
+
+    /// A real (if unusual) RSA key: two known primes, 776 bits.
+    fn toy_key() -> RsaKey {
+        let p = (BigUint::one() << 255u32) - BigUint::from(19u32);
+        let q = (BigUint::one() << 521u32) - BigUint::one();
+        RsaKey::from_factor(&(&p * &q), &BigUint::from(65537u32), &p).unwrap()
+    }
+
+    fn rsa_parts(k: &RsaKey) -> [&BigUint; 8] {
+        [&k.n, &k.e, &k.d, &k.p, &k.q, &k.dp, &k.dq, &k.qinv]
+    }
+
+    #[test]
+    fn rsa_struct_across_chunks_and_limbs_across_file_pieces() {
+        let key = toy_key();
+        let base = 0x7f00_0000_0000u64;
+        let size = CHUNK_WORDS * 8 + (1 << 20);
+        let mut img = Img::new(base, size);
+        let ptrs: Vec<u64> = rsa_parts(&key).iter().map(|v| img.bn(v)).collect();
+        // d's limbs straddle `cut`, where the file has a gap.
+        let cut = base + 0x8000;
+        let d_limbs = key.d.to_u64_digits();
+        let d_at = cut - 16;
+        img.limbs(d_at, &d_limbs);
+        img.put(ptrs[2], d_at);
+        // The pointer run straddles the first chunk boundary.
+        let boundary = base + CHUNK_WORDS as u64 * 8;
+        img.rsa_st(boundary - 40 - 16, &ptrs);
+
+        let a = (cut - base) as usize;
+        let gap = 4096usize;
+        let mut file = img.bytes[..a].to_vec();
+        file.extend(std::iter::repeat(0xa5).take(gap));
+        file.extend_from_slice(&img.bytes[a..]);
+        let regions = [
+            (0, a as u64, base),
+            ((a + gap) as u64, (size - a) as u64, cut),
+        ];
+        let layout = layout_of(file.len() as u64, &regions);
+
+        let found = scan(&file, &layout);
+        assert_eq!(found.len(), 2, "one match per file piece of d");
+        assert_eq!((found[0].offset, found[0].len), ((a - 16) as u64, 16));
+        assert_eq!(
+            (found[1].offset, found[1].len),
+            ((a + gap) as u64, d_limbs.len() as u64 * 8 - 16)
+        );
+        let fp = Fingerprinter::new(None);
+        let want = KeyMaterial::Rsa(toy_key()).id(&fp);
+        assert!(ids(&found, &fp).iter().all(|id| *id == want));
+        // Same input, same output.
+        let again = scan(&file, &layout);
+        let spans = |v: &[KeyMatch]| v.iter().map(|m| (m.offset, m.len)).collect::<Vec<_>>();
+        assert_eq!(spans(&found), spans(&again));
+    }
+
+    #[test]
+    fn rsa_with_a_wiped_d_is_found_through_a_factor() {
+        let key = toy_key();
+        let mut img = Img::new(0x5000_0000, 1 << 16);
+        let mut ptrs: Vec<u64> = rsa_parts(&key).iter().map(|v| img.bn(v)).collect();
+        ptrs[2] = img.bn(&(&key.d + 2u32));
+        let at = img.alloc(128);
+        img.rsa_st(at, &ptrs);
+        let found = scan(&img.bytes, &img.layout());
+        assert_eq!(found.len(), 1);
+        let span = &img.bytes[found[0].offset as usize..(found[0].offset + found[0].len) as usize];
+        assert_eq!(BigUint::from_bytes_le(span), key.p);
+    }
+
+    /// Stores (x, y) of d·G as Jacobian coordinates with the given Z, in
+    /// Montgomery form or not, as a library would.
+    fn jacobian(curve: Curve, d: &[u8], z: u64, mont: bool) -> [BigUint; 3] {
+        let pt = curve.public_point(d).unwrap();
+        let len = curve.field_len();
+        let p = field_prime(curve);
+        let (x, y) = (
+            BigUint::from_bytes_be(&pt[1..1 + len]),
+            BigUint::from_bytes_be(&pt[1 + len..]),
+        );
+        let z = BigUint::from(z);
+        let r = if mont {
+            (BigUint::one() << (p.bits().div_ceil(64) * 64)) % &p
+        } else {
+            BigUint::one()
+        };
+        let (z2, z3) = (&z * &z, &z * &z * &z);
+        [x * z2 % &p * &r % &p, y * z3 % &p * &r % &p, z * &r % &p]
+    }
+
+    #[test]
+    fn ec_layouts_of_other_library_versions() {
+        let fp = Fingerprinter::new(None);
+        let mut rng = XorShift(7);
+        let mut img = Img::new(0x6000_0000, 1 << 16);
+        let mut want = Vec::new();
+        for (i, curve) in [Curve::P256, Curve::P384, Curve::P521]
+            .into_iter()
+            .enumerate()
+        {
+            let len = curve.field_len();
+            let mut d = vec![0u8; len];
+            rng.fill(&mut d);
+            d[0] &= if curve == Curve::P521 { 0x01 } else { 0x7f };
+            d[1] |= 1;
+            let xyz = jacobian(curve, &d, 3 + i as u64, i % 2 == 0);
+            let scalar = BigUint::from_bytes_be(&d);
+            match i {
+                // OpenSSL 1.0: X, Y, Z headers embedded in EC_POINT.
+                0 | 2 => {
+                    let point = img.alloc(8 + 3 * 24 + 8);
+                    for (k, v) in xyz.iter().enumerate() {
+                        let limbs = v.to_u64_digits();
+                        let l = img.alloc(limbs.len() as u64 * 8);
+                        img.limbs(l, &limbs);
+                        img.header(
+                            point + 8 + k as u64 * 24,
+                            l,
+                            limbs.len() as i32,
+                            limbs.len() as i32,
+                        );
+                    }
+                    let key = img.alloc(64);
+                    img.put(key + 8, 0x4444_0000_0000);
+                    img.put(key + 16, point);
+                    let priv_key = img.bn(&scalar);
+                    img.put(key + 24, priv_key);
+                }
+                // BoringSSL: felems in EC_POINT, scalar wrapped with its
+                // header.
+                _ => {
+                    let group = 0x4444_0000_0000u64;
+                    let point = img.alloc(8 + 3 * 72);
+                    img.put(point, group);
+                    for (k, v) in xyz.iter().enumerate() {
+                        img.limbs(point + 8 + k as u64 * 72, &v.to_u64_digits());
+                    }
+                    let wrapped = img.alloc(24 + 72);
+                    let limbs = scalar.to_u64_digits();
+                    img.header(
+                        wrapped,
+                        wrapped + 24,
+                        limbs.len() as i32,
+                        limbs.len() as i32,
+                    );
+                    img.limbs(wrapped + 24, &limbs);
+                    let key = img.alloc(64);
+                    img.put(key, group);
+                    img.put(key + 8, point);
+                    img.put(key + 16, wrapped);
+                }
+            }
+            let public = curve.public_point(&d).unwrap();
+            want.push(
+                KeyMaterial::Ec {
+                    curve,
+                    d: Zeroizing::new(d),
+                    public,
+                }
+                .id(&fp),
+            );
+        }
+        let found = scan(&img.bytes, &img.layout());
+        let mut got = ids(&found, &fp);
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(found.iter().all(|m| m.rule == EC_RULE && m.validated));
+    }
+
+    #[test]
+    fn random_memory_gives_nothing() {
+        let mut data = vec![0u8; 64 << 20];
+        XorShift(0x9e37_79b9_7f4a_7c15).fill(&mut data);
+        let layout = layout_of(
+            data.len() as u64,
+            &[(0, data.len() as u64, 0x7f12_3400_0000)],
+        );
+        assert!(scan(&data, &layout).is_empty());
+    }
+
+    #[test]
+    fn plausible_structs_with_random_numbers_give_nothing() {
+        let mut rng = XorShift(42);
+        let mut img = Img::new(0x7f00_1000_0000, 8 << 20);
+        // RSA-shaped: 2048-bit sizes, random limbs.
+        for _ in 0..300 {
+            let sizes = [32, 1, 32, 16, 16, 16, 16, 16];
+            let ptrs: Vec<u64> = sizes.iter().map(|&s| img.bn(&rng.big(s))).collect();
+            let at = img.alloc(128);
+            img.rsa_st(at, &ptrs);
+        }
+        // RSA-shaped with the real n but random d and primes.
+        let key = toy_key();
+        for _ in 0..20 {
+            let ptrs: Vec<u64> = [
+                key.n.clone(),
+                key.e.clone(),
+                rng.big(13),
+                rng.big(4),
+                rng.big(9),
+            ]
+            .iter()
+            .map(|v| img.bn(v))
+            .collect();
+            let at = img.alloc(128);
+            img.rsa_st(at, &ptrs);
+        }
+        // EC-shaped (OpenSSL 3): a point with BIGNUM coordinates, a scalar
+        // of the right size that is not its discrete log.
+        for _ in 0..30 {
+            let coords: Vec<u64> = (0..3).map(|_| img.bn(&rng.big(4))).collect();
+            let point = img.alloc(48);
+            img.put(point, 0x4444_0000_0000);
+            for (k, c) in coords.iter().enumerate() {
+                img.put(point + 16 + k as u64 * 8, *c);
+            }
+            let scalar = img.bn(&(rng.big(4) >> 1u32));
+            let key = img.alloc(64);
+            img.put(key + 32, point);
+            img.put(key + 40, scalar);
+        }
+        assert!(scan(&img.bytes, &img.layout()).is_empty());
+    }
+
+    #[test]
+    fn hostile_pointers_and_headers_do_not_panic() {
+        let base = 0x10_0000u64;
+        let mut img = Img::new(base, 1 << 16);
+        let end = base + (1 << 16);
+        let mut ptrs = Vec::new();
+        // Limbs that run past the end of the map.
+        let h = img.alloc(24);
+        img.header(h, end - 8, MAX_LIMBS, MAX_LIMBS);
+        ptrs.push(h);
+        // top > dmax, negative top, huge dmax, unaligned limbs.
+        for (top, dmax, limbs) in [
+            (9, 4, base),
+            (-1, 4, base),
+            (4, i32::MAX, base),
+            (4, 4, base + 3),
+        ] {
+            let h = img.alloc(24);
+            img.header(h, limbs, top, dmax);
+            ptrs.push(h);
+        }
+        // Cycles: a header whose limbs are itself, a header at the end of
+        // the map.
+        let h = img.alloc(24);
+        img.header(h, h, 3, 3);
+        ptrs.push(h);
+        img.header(end - 24, end - 24, 3, 3);
+        ptrs.push(end - 24);
+        // Pointers just outside the map and into the middle of a header.
+        ptrs.extend([base - 8, end, end + 8, h + 8, !7]);
+        let run = img.alloc(8 * ptrs.len() as u64 * 2);
+        for (i, p) in ptrs.iter().enumerate() {
+            img.put(run + i as u64 * 8, *p);
+        }
+        // A run of pointers to the same header, whose limbs are the run.
+        let h2 = img.alloc(24);
+        let run2 = img.alloc(8 * 40);
+        img.header(h2, run2, 8, 8);
+        for i in 0..40 {
+            img.put(run2 + i * 8, h2);
+        }
+        // An EC-shaped pair whose "point" is the key itself.
+        let key = img.alloc(32);
+        img.put(key, key);
+        img.put(key + 8, h2);
+        let data = img.bytes.clone();
+        assert!(scan(&data, &img.layout()).is_empty());
+
+        // Ranges that run past the data, sit at an unaligned address, wrap
+        // the address space, or lack an address.
+        let n = data.len() as u64;
+        let mut layout = layout_of(n * 2, &[(0, n / 2, base + 3), (n / 2, n, u64::MAX - 100)]);
+        assert!(scan(&data, &layout).is_empty());
+        for r in &mut layout.ranges {
+            r.vaddr = None;
+        }
+        assert!(scan(&data, &layout).is_empty());
+        assert!(scan(&[], &img.layout()).is_empty());
+    }
+
+    /// Throughput; run with
+    /// `cargo test --release --lib bignum::tests::throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn throughput() {
+        // CPU seconds of the whole process: wall time is meaningless on a
+        // shared machine.
+        let cpu = || {
+            let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+            let f: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect();
+            (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+        };
+        let rate = |name: &str, data: &[u8], layout: &Layout| {
+            let det = BignumDetector::new();
+            let mut out = Vec::new();
+            det.scan(data, layout, &mut out);
+            let runs = 10;
+            let (t, c) = (Instant::now(), cpu());
+            for _ in 0..runs {
+                out.clear();
+                det.scan(data, layout, &mut out);
+            }
+            let wall = t.elapsed().as_secs_f64() / runs as f64;
+            let secs = (cpu() - c) / runs as f64;
+            let mb = layout.byte_counts().memory as f64 / 1e6;
+            println!(
+                "{name}: {mb:.0} MB, {:.0} MB/s per CPU second ({:.0} MB/s wall, {} threads), {} found",
+                mb / secs,
+                mb / wall,
+                rayon::current_num_threads(),
+                out.len()
+            );
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let base = 0x7f12_3400_0000u64;
+        let mut random = vec![0u8; 256 << 20];
+        XorShift(1).fill(&mut random);
+        let layout = layout_of(random.len() as u64, &[(0, random.len() as u64, base)]);
+        pool.install(|| rate("random, 1 thread", &random, &layout));
+        rate("random", &random, &layout);
+        drop(random);
+        // Worst case: every word points at a random word of the image.
+        let mut pointers = vec![0u8; 64 << 20];
+        let mut rng = XorShift(2);
+        for w in pointers.chunks_exact_mut(8) {
+            let p = (base + rng.next() % (64 << 20)) & !7;
+            w.copy_from_slice(&p.to_le_bytes());
+        }
+        let layout = layout_of(pointers.len() as u64, &[(0, pointers.len() as u64, base)]);
+        pool.install(|| rate("all pointers, 1 thread", &pointers, &layout));
+        drop(pointers);
+        // A real heap: a pointer-rich map of strings, and four RSA keys.
+        let (image, layout) = {
+            let _guard = SNAPSHOT.lock().unwrap_or_else(|e| e.into_inner());
+            let heap: std::collections::BTreeMap<u64, String> = (0..2_000_000u64)
+                .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15), format!("value {i}")))
+                .collect();
+            let _keys: Vec<_> = (0..4)
+                .map(|_| openssl::rsa::Rsa::generate(2048).unwrap())
+                .collect();
+            let snap = snapshot();
+            std::hint::black_box(&heap);
+            snap
+        };
+        pool.install(|| rate("process snapshot, 1 thread", &image, &layout));
+        rate("process snapshot", &image, &layout);
+    }
+}
