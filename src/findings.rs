@@ -76,14 +76,24 @@ pub fn build(ctx: &FindingContext<'_>, matches: &[RawMatch], keys: &[KeyMatch]) 
     let protected = ctx.layout.protected_spans();
     let mut out: Vec<Finding> = matches.iter().map(|m| one(ctx, &protected, m)).collect();
     out.extend(keys.iter().map(|k| key(ctx, &protected, k)));
-    out.sort_by(|a, b| (a.offset, a.length, &a.rule, &a.form).cmp(&(b.offset, b.length, &b.rule, &b.form)));
+    out.sort_by(|a, b| {
+        (a.offset, a.length, &a.rule, &a.form).cmp(&(b.offset, b.length, &b.rule, &b.form))
+    });
     out
 }
 
-fn action(ctx: &FindingContext<'_>, protected: &[(u64, u64)], offset: u64, len: u64, confidence: Confidence) -> Action {
+fn action(
+    ctx: &FindingContext<'_>,
+    protected: &[(u64, u64)],
+    offset: u64,
+    len: u64,
+    confidence: Confidence,
+) -> Action {
     let end = offset + len;
     let idx = protected.partition_point(|&(_, e)| e <= offset);
-    let in_structure = protected.get(idx).is_some_and(|&(s, e)| s <= offset && end <= e);
+    let in_structure = protected
+        .get(idx)
+        .is_some_and(|&(s, e)| s <= offset && end <= e);
     if confidence < ctx.min_confidence {
         Action::Reported
     } else if in_structure {
@@ -96,7 +106,10 @@ fn action(ctx: &FindingContext<'_>, protected: &[(u64, u64)], offset: u64, len: 
 }
 
 fn key(ctx: &FindingContext<'_>, protected: &[(u64, u64)], k: &KeyMatch) -> Finding {
-    let range = ctx.layout.range_at(k.offset).expect("every offset lies in the partition");
+    let range = ctx
+        .layout
+        .range_at(k.offset)
+        .expect("every offset lies in the partition");
     let bytes = &ctx.data[k.offset as usize..(k.offset + k.len) as usize];
     let key_id = k
         .key_id

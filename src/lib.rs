@@ -11,6 +11,7 @@ pub mod detect;
 pub mod findings;
 pub mod fingerprint;
 pub mod keys;
+pub mod known;
 pub mod layout;
 pub mod redact;
 pub mod report;
@@ -42,6 +43,14 @@ pub struct Options {
     pub min_confidence: Confidence,
     /// Key for finding fingerprints; a fixed public key when absent.
     pub fingerprint_key: Option<Vec<u8>>,
+    /// Run the key-material detectors (DER, blobs, AES schedules, OpenSSH,
+    /// library big numbers). Off only to measure the text rules alone.
+    pub key_detectors: bool,
+    /// Files of public keys (PEM, X.509, JWKS) whose private halves must
+    /// never appear in a dump.
+    pub known_keys: Vec<std::path::PathBuf>,
+    /// Files of literal secret values, one a line.
+    pub known_secrets: Vec<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -50,6 +59,9 @@ impl Default for Options {
             raw: false,
             min_confidence: Confidence::Medium,
             fingerprint_key: None,
+            key_detectors: true,
+            known_keys: Vec::new(),
+            known_secrets: Vec::new(),
         }
     }
 }
@@ -82,6 +94,7 @@ pub struct Engine {
     detectors: scan::Detectors,
     fingerprinter: Fingerprinter,
     options: Options,
+    warnings: Vec<String>,
 }
 
 /// A mapped input file.
@@ -116,15 +129,44 @@ impl Input {
 
 impl Engine {
     pub fn new(options: Options) -> Result<Self> {
+        let fingerprinter = Fingerprinter::new(options.fingerprint_key.as_deref());
+        let mut chunk: Vec<Box<dyn detect::ChunkDetector>> = Vec::new();
+        let mut dump: Vec<Box<dyn detect::DumpDetector>> = Vec::new();
+        if options.key_detectors {
+            chunk.push(Box::new(detect::der::DerDetector::new()));
+            chunk.push(Box::new(detect::openssh::OpenSshDetector::new()));
+            chunk.push(Box::new(detect::blobs::BlobDetector::new()));
+            chunk.push(Box::new(detect::aes::AesDetector::new()));
+            dump.push(Box::new(detect::bignum::BignumDetector::new()));
+        }
+        let mut warnings = Vec::new();
+        if !options.known_keys.is_empty() {
+            let keys = known::load_known_keys(&options.known_keys)?;
+            warnings.extend(keys.warnings().iter().cloned());
+            dump.push(Box::new(keys));
+        }
+        if !options.known_secrets.is_empty() {
+            chunk.push(Box::new(known::load_known_secrets(
+                &options.known_secrets,
+                &fingerprinter,
+            )?));
+        }
         Ok(Engine {
             detectors: scan::Detectors {
                 text: TextDetector::new(BUILTIN_RULES)?,
-                chunk: Vec::new(),
-                dump: Vec::new(),
+                chunk,
+                dump,
             },
-            fingerprinter: Fingerprinter::new(options.fingerprint_key.as_deref()),
+            fingerprinter,
             options,
+            warnings,
         })
+    }
+
+    /// Warnings from loading the configuration (e.g. unusable entries in a
+    /// known-keys file); never secret values.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     pub fn rule_count(&self) -> usize {

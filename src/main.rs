@@ -99,6 +99,22 @@ struct Common {
     /// DUMPSCRUB_FINGERPRINT_KEY environment variable.
     #[arg(long, value_name = "FILE")]
     fingerprint_key_file: Option<PathBuf>,
+    /// Public keys whose private halves must never appear in a dump: PEM
+    /// public keys, X.509 certificates (PEM or DER) or JWKS documents. Each
+    /// RSA modulus (EC public point) is looked for in memory, and a private
+    /// factor (scalar) near it recovers and removes the whole key.
+    /// Repeatable.
+    #[arg(long, value_name = "FILE")]
+    known_keys: Vec<PathBuf>,
+    /// Literal secret values, one a line (`hex:` / `base64:` prefixes for
+    /// binary), found raw, in UTF-16LE, hex and base64. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    known_secrets: Vec<PathBuf>,
+    /// Text rules only: turn off the key-material detectors (DER, key
+    /// blobs, AES schedules, OpenSSH, library big numbers). For measuring
+    /// their cost; never for real use.
+    #[arg(long)]
+    no_key_detectors: bool,
     /// Do not print the one-line summary.
     #[arg(short, long)]
     quiet: bool,
@@ -169,6 +185,14 @@ fn engine(c: &Common) -> Result<Engine> {
             MinConfidence::High => Confidence::High,
         },
         fingerprint_key,
+        key_detectors: !c.no_key_detectors,
+        known_keys: c.known_keys.clone(),
+        known_secrets: c.known_secrets.clone(),
+    })
+    .inspect(|e| {
+        for w in e.warnings() {
+            eprintln!("dumpscrub: warning: {w}");
+        }
     })
 }
 

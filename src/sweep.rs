@@ -26,7 +26,8 @@ use crate::scan::plan;
 const MIN_NEEDLE: usize = 16;
 
 pub const RULE: &str = "swept-key-material";
-const DESCRIPTION: &str = "A copy of a secret part of a validated private key, elsewhere in the dump";
+const DESCRIPTION: &str =
+    "A copy of a secret part of a validated private key, elsewhere in the dump";
 
 struct Needle {
     bytes: Vec<u8>,
@@ -51,7 +52,11 @@ fn variants(part: &crate::keys::SecretPart) -> Vec<(String, Vec<u8>, Encoding)> 
         out.push(("le".into(), le, Encoding::Binary));
     }
     for (name, upper) in [("hex", false), ("HEX", true)] {
-        let text = if upper { hex::encode_upper(&be) } else { hex::encode(&be) };
+        let text = if upper {
+            hex::encode_upper(&be)
+        } else {
+            hex::encode(&be)
+        };
         let wide: Vec<u8> = text.bytes().flat_map(|b| [b, 0]).collect();
         out.push((name.to_string(), text.into_bytes(), Encoding::Ascii));
         out.push((format!("{name}-utf16le"), wide, Encoding::Utf16le));
@@ -60,10 +65,21 @@ fn variants(part: &crate::keys::SecretPart) -> Vec<(String, Vec<u8>, Encoding)> 
 }
 
 /// Finds every copy of every validated key's secret parts.
-pub fn sweep(data: &[u8], layout: &Layout, found: &[KeyMatch], fp: &Fingerprinter) -> Vec<KeyMatch> {
+pub fn sweep(
+    data: &[u8],
+    layout: &Layout,
+    found: &[KeyMatch],
+    fp: &Fingerprinter,
+) -> Vec<KeyMatch> {
     // One entry per distinct key, in a stable order.
     let mut keys: BTreeMap<String, Arc<KeyMaterial>> = BTreeMap::new();
-    for k in found.iter().filter(|k| k.validated) {
+    // Validated keys, and high-confidence exact structures whose key cannot
+    // be checked (an Ed25519 seed without its public key: any 32 bytes are
+    // a valid seed, but the structure around them is exact).
+    for k in found
+        .iter()
+        .filter(|k| k.validated || k.confidence == Confidence::High)
+    {
         if let Some(m) = &k.key {
             keys.entry(m.id(fp)).or_insert_with(|| m.clone());
         }

@@ -4,6 +4,11 @@
 //! mapping when they need a fingerprint, so a secret cannot leak through a
 //! detector's output.
 
+pub mod aes;
+pub mod bignum;
+pub mod blobs;
+pub mod der;
+pub mod openssh;
 pub mod text;
 
 use std::ops::Range;

@@ -77,7 +77,9 @@ impl TextDetector {
                 });
             }
         }
-        // Leftmost-first keeps the automaton on its SIMD prefilter path.
+        // With ~300 needles no prefilter applies (Teddy takes at most 128),
+        // so the automaton steps through every byte: a DFA does that at
+        // about twice the speed of the default contiguous NFA (measured).
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostFirst)
             .kind(Some(AhoCorasickKind::DFA))
@@ -134,7 +136,7 @@ impl TextDetector {
                             out,
                         ),
                         Encoding::Binary => {}
-                    Encoding::Utf16le => self.confirm_utf16(
+                        Encoding::Utf16le => self.confirm_utf16(
                             c,
                             ri,
                             pid,
