@@ -284,7 +284,11 @@ fn full_memory_dump_is_read_through_its_memory64_list() {
     // stack descriptors have RVA 0 ("the bytes are in the memory list"),
     // and must not label the file's first bytes as stack memory.
     assert_eq!(file["bytes"]["memory"].as_u64(), Some(bytes));
-    assert!(dump.get_stream::<MinidumpThreadList>().unwrap().threads.len() > 0);
+    assert!(!dump
+        .get_stream::<MinidumpThreadList>()
+        .unwrap()
+        .threads
+        .is_empty());
     assert_eq!(file["stats"]["regions"].as_u64(), Some(regions));
     // Big enough to be cut into several chunks for the parallel scan.
     assert!(
