@@ -41,7 +41,9 @@ pub enum KeyMaterial {
         public: [u8; 32],
     },
     /// An AES key (16, 24 or 32 bytes).
-    Aes { key: Zeroizing<Vec<u8>> },
+    Aes {
+        key: Zeroizing<Vec<u8>>,
+    },
 }
 
 /// One secret part of a key, as a big-endian byte string (or the raw bytes,
@@ -61,12 +63,18 @@ impl KeyMaterial {
     pub fn id(&self, fp: &Fingerprinter) -> String {
         match self {
             KeyMaterial::Rsa(k) => format!("rsa-{}:{}", k.bits(), short_hash(&k.n.to_bytes_be())),
-            KeyMaterial::Ec { curve, public, .. } => format!("ec-{}:{}", curve.name(), short_hash(public)),
+            KeyMaterial::Ec { curve, public, .. } => {
+                format!("ec-{}:{}", curve.name(), short_hash(public))
+            }
             KeyMaterial::Ed25519 { public, .. } => format!("ed25519:{}", short_hash(public)),
             KeyMaterial::X25519 { public, .. } => format!("x25519:{}", short_hash(public)),
             KeyMaterial::Aes { key } => {
                 let f = fp.fingerprint(key, crate::detect::Encoding::Ascii);
-                format!("aes-{}:{}", key.len() * 8, f.trim_start_matches("hmac-sha256:"))
+                format!(
+                    "aes-{}:{}",
+                    key.len() * 8,
+                    f.trim_start_matches("hmac-sha256:")
+                )
             }
         }
     }
@@ -121,5 +129,8 @@ impl KeyMaterial {
 
 /// First 16 hex digits of SHA-256: enough to tell keys apart in a report.
 pub fn short_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)[..8].iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

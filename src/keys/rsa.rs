@@ -19,7 +19,14 @@ pub struct RsaKey {
 impl Drop for RsaKey {
     fn drop(&mut self) {
         // BigUint cannot be zeroized in place; overwrite what we can reach.
-        for v in [&mut self.d, &mut self.p, &mut self.q, &mut self.dp, &mut self.dq, &mut self.qinv] {
+        for v in [
+            &mut self.d,
+            &mut self.p,
+            &mut self.q,
+            &mut self.dp,
+            &mut self.dq,
+            &mut self.qinv,
+        ] {
             *v = BigUint::zero();
         }
     }
@@ -52,7 +59,13 @@ impl RsaKey {
     /// Validates a full set of components (as in PKCS#1, CNG, CAPI): p·q = n
     /// and d·e ≡ 1 (mod λ(n)), which holds whether d was reduced mod φ(n)
     /// or mod λ(n). CRT values are recomputed, not trusted.
-    pub fn from_components(n: &BigUint, e: &BigUint, d: &BigUint, p: &BigUint, q: &BigUint) -> Option<RsaKey> {
+    pub fn from_components(
+        n: &BigUint,
+        e: &BigUint,
+        d: &BigUint,
+        p: &BigUint,
+        q: &BigUint,
+    ) -> Option<RsaKey> {
         if n.bits() < MIN_BITS || p <= &BigUint::one() || q <= &BigUint::one() || &(p * q) != n {
             return None;
         }
@@ -60,7 +73,13 @@ impl RsaKey {
         if d.is_zero() || (d * e) % &lambda != BigUint::one() {
             return None;
         }
-        Some(Self::complete(n.clone(), e.clone(), d.clone(), p.clone(), q.clone()))
+        Some(Self::complete(
+            n.clone(),
+            e.clone(),
+            d.clone(),
+            p.clone(),
+            q.clone(),
+        ))
     }
 
     fn complete(n: BigUint, e: BigUint, d: BigUint, p: BigUint, q: BigUint) -> RsaKey {

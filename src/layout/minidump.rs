@@ -341,7 +341,13 @@ impl<'a> Builder<'a> {
         };
         let (start, end) = (rva + from, rva + to);
         self.claim(rva, from, RangeKind::Structure, None, origin);
-        self.claim(start, to - from, RangeKind::Stream, None, &sub(origin, "XMM registers"));
+        self.claim(
+            start,
+            to - from,
+            RangeKind::Stream,
+            None,
+            &sub(origin, "XMM registers"),
+        );
         self.claim(end, size - to, RangeKind::Structure, None, origin);
         Ok(())
     }
@@ -569,7 +575,10 @@ fn xmm_area(data: &[u8], rva: u64, size: u64) -> Option<(u64, u64)> {
     const CONTEXT_X86_EXTENDED: u32 = 0x0001_0020;
     let end = rva.checked_add(size)?;
     let ctx = data.get(rva as usize..usize::try_from(end).ok()?)?;
-    let u32_at = |o: usize| ctx.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let u32_at = |o: usize| {
+        ctx.get(o..o + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
     if size >= 1232 && u32_at(0x30)? & CONTEXT_AMD64 == CONTEXT_AMD64 {
         return Some((0x1a0, 0x2a0));
     }

@@ -43,7 +43,9 @@ pub fn scan(data: &[u8], layout: &Layout, detectors: &Detectors) -> ScanResult {
             let buf = &data[c.read_start as usize..c.read_end as usize];
             let own = c.own_start..c.own_end;
             let mut text = Vec::new();
-            detectors.text.scan(buf, c.read_start, own.clone(), &mut text);
+            detectors
+                .text
+                .scan(buf, c.read_start, own.clone(), &mut text);
             let mut keys = Vec::new();
             for d in &detectors.chunk {
                 d.scan(buf, c.read_start, own.clone(), &mut keys);
@@ -84,6 +86,10 @@ pub fn scan(data: &[u8], layout: &Layout, detectors: &Detectors) -> ScanResult {
 /// Sorts key matches and drops exact duplicates (same span, rule, form),
 /// preferring a validated one.
 pub fn sort_keys(keys: &mut Vec<KeyMatch>) {
-    keys.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()).then(b.validated.cmp(&a.validated)));
+    keys.sort_by(|a, b| {
+        a.sort_key()
+            .cmp(&b.sort_key())
+            .then(b.validated.cmp(&a.validated))
+    });
     keys.dedup_by(|b, a| a.sort_key() == b.sort_key());
 }
