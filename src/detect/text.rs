@@ -29,8 +29,90 @@ struct Compiled {
     secret_group: Option<usize>,
 }
 
+/// How anchor hits are found. Teddy (aho-corasick's SIMD packed searcher)
+/// takes at most 64 patterns before its heuristics refuse, so the anchors
+/// are split into groups it accepts; a DFA over all of them is the fallback
+/// when a group cannot be packed (e.g. a CPU without SSSE3).
+enum Anchors {
+    /// Searchers and the global index of each one's first pattern.
+    Packed(Vec<(aho_corasick::packed::Searcher, u32)>),
+    Dfa(AhoCorasick),
+}
+
+/// Patterns per packed searcher. Measured on the benchmark dump: groups of
+/// 64 ran 1.7x faster than one DFA over all ~300 anchors; smaller groups
+/// cost more passes, larger ones are refused or fall off Teddy's fast path.
+const GROUP: usize = 64;
+
+impl Anchors {
+    fn build(needles: &[Vec<u8>], encodings: &[Encoding]) -> Result<Anchors> {
+        let mut searchers = Vec::new();
+        // ASCII and UTF-16LE anchors have different first-byte statistics;
+        // mixing them in one Teddy group blurs its fingerprints.
+        let mut start = 0;
+        while start < needles.len() {
+            let enc = encodings[start];
+            let mut end = start;
+            while end < needles.len() && encodings[end] == enc && end - start < GROUP {
+                end += 1;
+            }
+            let mut config = aho_corasick::packed::Config::new();
+            config.match_kind(aho_corasick::packed::MatchKind::LeftmostFirst);
+            let mut builder = config.builder();
+            builder.extend(&needles[start..end]);
+            match builder.build() {
+                Some(searcher) => searchers.push((searcher, start as u32)),
+                None => return Self::dfa(needles),
+            }
+            start = end;
+        }
+        Ok(Anchors::Packed(searchers))
+    }
+
+    fn dfa(needles: &[Vec<u8>]) -> Result<Anchors> {
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostFirst)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(needles)
+            .context("building the anchor automaton")?;
+        Ok(Anchors::Dfa(automaton))
+    }
+
+    /// Calls `hit(start, end, pattern)` for every anchor hit in
+    /// `buf[from..to]`. Hits of different groups may overlap, which only
+    /// means an anchor is not shadowed by another group's anchor.
+    fn for_each_hit(
+        &self,
+        buf: &[u8],
+        from: usize,
+        to: usize,
+        mut hit: impl FnMut(usize, usize, u32),
+    ) {
+        match self {
+            Anchors::Dfa(a) => {
+                for m in a.find_iter(aho_corasick::Input::new(buf).span(from..to)) {
+                    hit(m.start(), m.end(), m.pattern().as_u32());
+                }
+            }
+            Anchors::Packed(searchers) => {
+                for (searcher, first) in searchers {
+                    let mut at = from;
+                    while at < to {
+                        let Some(m) = searcher.find_in(buf, aho_corasick::Span::from(at..to))
+                        else {
+                            break;
+                        };
+                        hit(m.start(), m.end(), first + m.pattern().as_u32());
+                        at = m.end().max(m.start() + 1);
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub struct TextDetector {
-    automaton: AhoCorasick,
+    anchors: Anchors,
     patterns: Vec<Pattern>,
     rules: Vec<Compiled>,
     max_chars: usize,
@@ -77,17 +159,11 @@ impl TextDetector {
                 });
             }
         }
-        // With ~300 needles no prefilter applies (Teddy takes at most 128),
-        // so the automaton steps through every byte: a DFA does that at
-        // about twice the speed of the default contiguous NFA (measured).
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&needles)
-            .context("building the anchor automaton")?;
+        let encodings: Vec<Encoding> = patterns.iter().map(|p| p.encoding).collect();
+        let anchors = Anchors::build(&needles, &encodings)?;
         let max_chars = rules.iter().map(|r| r.max_len).max().unwrap_or(0);
         Ok(TextDetector {
-            automaton,
+            anchors,
             patterns,
             rules: compiled,
             max_chars,
@@ -117,24 +193,14 @@ impl TextDetector {
     pub fn scan(&self, buf: &[u8], base: u64, own: std::ops::Range<u64>, out: &mut Vec<RawMatch>) {
         let mut narrow = Vec::new();
         for (from, to) in islands(buf) {
-            let input = aho_corasick::Input::new(buf).span(from..to);
-            for hit in self.automaton.find_iter(input) {
-                let pid = hit.pattern().as_u32();
+            self.anchors.for_each_hit(buf, from, to, |start, end, pid| {
                 let pattern = &self.patterns[pid as usize];
                 for &ri in &pattern.rules {
                     let c = &self.rules[ri as usize];
                     match pattern.encoding {
-                        Encoding::Ascii => self.confirm_ascii(
-                            c,
-                            ri,
-                            pid,
-                            buf,
-                            base,
-                            hit.start(),
-                            hit.end(),
-                            &own,
-                            out,
-                        ),
+                        Encoding::Ascii => {
+                            self.confirm_ascii(c, ri, pid, buf, base, start, end, &own, out)
+                        }
                         Encoding::Binary => {}
                         Encoding::Utf16le => self.confirm_utf16(
                             c,
@@ -142,7 +208,7 @@ impl TextDetector {
                             pid,
                             buf,
                             base,
-                            hit.start(),
+                            start,
                             pattern.chars,
                             &own,
                             &mut narrow,
@@ -150,7 +216,7 @@ impl TextDetector {
                         ),
                     }
                 }
-            }
+            });
         }
     }
 

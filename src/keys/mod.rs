@@ -120,6 +120,16 @@ impl KeyMaterial {
                 if let Some(s) = aes::expand(key) {
                     parts.push(raw("aes-schedule", &s.encryption_bytes()));
                     parts.push(raw("aes-decryption-schedule", &s.decryption_bytes()));
+                    // OpenSSL's portable C code keeps round keys as host-order
+                    // words: on little-endian CPUs each word's bytes reversed.
+                    parts.push(raw(
+                        "aes-schedule-wordswapped",
+                        &s.encryption_bytes_wordswapped(),
+                    ));
+                    parts.push(raw(
+                        "aes-decryption-schedule-wordswapped",
+                        &s.decryption_bytes_wordswapped(),
+                    ));
                 }
                 parts
             }
