@@ -196,10 +196,31 @@ struct AddrMap {
     map: Vec<Seg>,
     lo: u64,
     span: u64,
-    /// One bit per 8 bytes of the file: set where a plausible BIGNUM header
-    /// starts (in `map`). Built in a sequential pass so that testing a
-    /// pointer costs a bit lookup, not a cache miss in the pointed-to page.
-    headers: Vec<u64>,
+    /// File offsets where a plausible BIGNUM header starts (in `map`).
+    /// Built in a first pass so that testing a pointer costs a lookup, not
+    /// a cache miss in the pointed-to page.
+    headers: Headers,
+}
+
+/// The set of header offsets, as a sorted list or a bitmap (one bit per 8
+/// file bytes), whichever is smaller.
+enum Headers {
+    Sorted(Vec<u64>),
+    Bits(Vec<u64>),
+}
+
+impl Headers {
+    #[inline]
+    fn contains(&self, file_offset: u64) -> bool {
+        match self {
+            Headers::Sorted(v) => v.binary_search(&file_offset).is_ok(),
+            Headers::Bits(bits) => {
+                let i = file_offset / 8;
+                bits.get((i / 64) as usize)
+                    .is_some_and(|b| b >> (i % 64) & 1 == 1)
+            }
+        }
+    }
 }
 
 /// One unit of parallel scanning: words `w0..w1` of one segment.
@@ -312,7 +333,7 @@ impl AddrMap {
             map,
             lo,
             span: hi - lo,
-            headers: Vec::new(),
+            headers: Headers::Sorted(Vec::new()),
         })
     }
 
@@ -492,17 +513,26 @@ impl AddrMap {
     /// The header bitmap: every 8-aligned address of `map` where 24 bytes
     /// look like a live BIGNUM header (see [`Header::plausible`]) whose
     /// limb pointer leads into the dump.
-    fn find_headers(&self, data: &[u8]) -> Vec<u64> {
+    fn find_headers(&self, data: &[u8]) -> Headers {
         let found: Vec<Vec<u64>> = AddrMap::chunks(&self.map)
             .par_iter()
             .map(|c| self.headers_in(data, c))
             .collect();
+        let count: usize = found.iter().map(Vec::len).sum();
+        // A sorted list costs 8 bytes a header, a bitmap 1/64 of the file:
+        // take whichever is smaller, so memory stays small on real dumps
+        // (few headers) and bounded on hostile ones (headers everywhere).
+        if count * 8 < data.len() / 64 {
+            let mut offsets: Vec<u64> = found.into_iter().flatten().collect();
+            offsets.sort_unstable();
+            return Headers::Sorted(offsets);
+        }
         let mut bits = vec![0u64; data.len() / 512 + 1];
         for off in found.into_iter().flatten() {
             let i = off / 8;
             bits[(i / 64) as usize] |= 1 << (i % 64);
         }
-        bits
+        Headers::Bits(bits)
     }
 
     /// File offsets of the headers that start in one chunk of `map`.
@@ -572,10 +602,7 @@ impl AddrMap {
                 None => return false,
             }
         }
-        let i = (hint.file + (ptr - hint.va)) / 8;
-        self.headers
-            .get((i / 64) as usize)
-            .is_some_and(|b| b >> (i % 64) & 1 == 1)
+        self.headers.contains(hint.file + (ptr - hint.va))
     }
 
     /// Tries every window of five pointers in the run as (n, e, d, p, q).
