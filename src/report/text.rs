@@ -46,7 +46,7 @@ pub fn render(report: &Report) -> String {
         }
         let _ = writeln!(
             out,
-            "  {:<28} {:<6} {:<7} {:>12} {:>18} {:>6}  {:<14} {:<34} PREVIEW",
+            "  {:<28} {:<6} {:<7} {:>12} {:>18} {:>6}  {:<14} {:<34} PREVIEW / KEY",
             "RULE", "CONF", "ENC", "OFFSET", "ADDRESS", "LEN", "ACTION", "STREAM"
         );
         for x in &f.findings {
@@ -65,7 +65,7 @@ pub fn render(report: &Report) -> String {
                 x.length,
                 action,
                 truncate(&x.stream, 34),
-                x.preview
+                detail(x)
             );
         }
     }
@@ -76,6 +76,18 @@ pub fn render(report: &Report) -> String {
         s.files, s.files_with_findings, s.findings, s.bytes_redacted, s.errors, s.skipped
     );
     out
+}
+
+/// The last column: the preview for text, the form and key for key material.
+fn detail(x: &crate::findings::Finding) -> String {
+    match (&x.form, &x.key) {
+        (Some(form), Some(key)) => {
+            let mark = if x.validated { ", validated" } else { "" };
+            format!("{form} ({key}{mark})")
+        }
+        (Some(form), None) => form.clone(),
+        _ => x.preview.clone(),
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {
