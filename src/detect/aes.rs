@@ -8,7 +8,8 @@
 //! recognised by the linear relations between its words, then proved by
 //! recomputing it from the key it implies.
 //!
-//! 1. XOR filter, at every 4-byte-aligned file offset. Inside a round the
+//! 1. XOR filter, at every 4-byte-aligned virtual address (file offset for
+//!    bytes outside memory). Inside a round the
 //!    key expansion is `w[i] = w[i-1] ^ w[i-Nk]`, so two neighbouring
 //!    words `j`, `j+1` both satisfy `w[j] ^ w[j-1] ^ w[j+d] = 0` for one
 //!    distance `d` per schedule kind (−4, −6, −8 for 128/192/256-bit
@@ -34,7 +35,7 @@
 //! Every finding is therefore an exact schedule: `validated`, high
 //! confidence. What it cannot see: schedules that are not contiguous
 //! (bitsliced implementations, fixsliced AES, T-table implementations that
-//! interleave other state), schedules that do not start at a 4-aligned file
+//! interleave other state), schedules that do not start at a 4-aligned
 //! offset, and damaged schedules: one wrong byte and nothing is reported
 //! (the sweep still removes the key's other copies if the key is found
 //! elsewhere). A bare AES key without its schedule is random bytes and is
@@ -189,9 +190,22 @@ impl ChunkDetector for AesDetector {
     }
 
     fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
-        // Words are taken at 4-aligned *file* offsets, so every chunk sees
-        // the same words whatever its own alignment.
-        let first = ((4 - base % 4) % 4) as usize;
+        self.scan_phased(buf, base, own, 0, out)
+    }
+
+    fn scan_phased(
+        &self,
+        buf: &[u8],
+        base: u64,
+        own: Range<u64>,
+        phase: u64,
+        out: &mut Vec<KeyMatch>,
+    ) {
+        // Words are taken at 4-aligned *virtual addresses* (file offset +
+        // phase), where programs keep their schedules, so every chunk sees
+        // the same words whatever its own alignment and wherever the
+        // region starts in the file.
+        let first = ((4 - (base + phase) % 4) % 4) as usize;
         if buf.len() < first {
             return;
         }
@@ -617,8 +631,16 @@ pub(crate) mod tests {
         let found = scan_all(&buf, base);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].offset, base + at as u64);
-        // The same bytes two bytes later in the file are not 4-aligned.
+        // The same bytes two bytes later in the file are not 4-aligned...
         assert!(scan_all(&buf, base + 2).is_empty());
+        // ...unless the memory region they belong to starts at an
+        // unaligned file offset: alignment follows the virtual address.
+        let det = AesDetector::new();
+        let mut out = Vec::new();
+        let len = buf.len() as u64;
+        det.scan_phased(&buf, base + 2, base + 2..base + 2 + len, 2, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].offset, base + 2 + at as u64);
     }
 
     /// A schedule cut by a chunk boundary is reported once, by the chunk

@@ -94,6 +94,23 @@ pub trait ChunkDetector: Send + Sync {
     /// Scans `buf`, the file bytes from offset `base`, and appends matches
     /// that start inside `own` (file offsets).
     fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>);
+
+    /// As [`scan`](Self::scan), told how file offsets relate to virtual
+    /// addresses in this chunk: `phase` is (address - file offset) mod 8
+    /// for memory, 0 elsewhere. Detectors that look at aligned words (data
+    /// structures are aligned in the process, not in the dump file, where
+    /// a region may start at any offset) override this.
+    fn scan_phased(
+        &self,
+        buf: &[u8],
+        base: u64,
+        own: Range<u64>,
+        phase: u64,
+        out: &mut Vec<KeyMatch>,
+    ) {
+        let _ = phase;
+        self.scan(buf, base, own, out)
+    }
 }
 
 /// A detector that needs the whole dump at once, e.g. to follow pointers

@@ -47,8 +47,12 @@ pub fn scan(data: &[u8], layout: &Layout, detectors: &Detectors) -> ScanResult {
                 .text
                 .scan(buf, c.read_start, own.clone(), &mut text);
             let mut keys = Vec::new();
+            let phase = layout
+                .range_at(c.own_start)
+                .and_then(|r| r.vaddr.map(|v| v.wrapping_sub(r.start) % 8))
+                .unwrap_or(0);
             for d in &detectors.chunk {
-                d.scan(buf, c.read_start, own.clone(), &mut keys);
+                d.scan_phased(buf, c.read_start, own.clone(), phase, &mut keys);
             }
             (text, keys)
         })
