@@ -1269,7 +1269,7 @@ mod tests {
         let a = (cut - base) as usize;
         let gap = 4096usize;
         let mut file = img.bytes[..a].to_vec();
-        file.extend(std::iter::repeat(0xa5).take(gap));
+        file.extend(std::iter::repeat_n(0xa5, gap));
         file.extend_from_slice(&img.bytes[a..]);
         let regions = [
             (0, a as u64, base),

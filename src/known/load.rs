@@ -391,7 +391,7 @@ fn jwk(k: &Value) -> Result<Entry> {
             }
             let mut point = vec![4u8];
             for c in [&x, &y] {
-                point.extend(std::iter::repeat(0).take(len - c.len()));
+                point.extend(std::iter::repeat_n(0, len - c.len()));
                 point.extend_from_slice(c);
             }
             let point =

@@ -187,7 +187,7 @@ mod tests {
             let s = needles(list);
             let mut hay = Vec::new();
             for k in 0..50 {
-                hay.extend(std::iter::repeat(b'.').take(k % 7));
+                hay.extend(std::iter::repeat_n(b'.', k % 7));
                 hay.extend_from_slice(list[k % list.len()]);
             }
             let mut want = Vec::new();
