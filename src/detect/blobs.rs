@@ -124,7 +124,29 @@ const MAGICS: [(&[u8; 4], Magic); 10] = [
 
 /// Finds CNG and CryptoAPI private-key blobs.
 pub struct BlobDetector {
-    magics: AhoCorasick,
+    magics: Magics,
+}
+
+/// The magic-number search: Teddy where the CPU has it, else a DFA.
+enum Magics {
+    Packed(aho_corasick::packed::Searcher),
+    Dfa(AhoCorasick),
+}
+
+impl Magics {
+    /// (start, magic index) of every magic in `hay`.
+    fn find_all(&self, hay: &[u8]) -> Vec<(usize, usize)> {
+        match self {
+            Magics::Packed(s) => s
+                .find_iter(hay)
+                .map(|m| (m.start(), m.pattern().as_usize()))
+                .collect(),
+            Magics::Dfa(a) => a
+                .find_iter(hay)
+                .map(|m| (m.start(), m.pattern().as_usize()))
+                .collect(),
+        }
+    }
 }
 
 impl Default for BlobDetector {
@@ -135,14 +157,24 @@ impl Default for BlobDetector {
 
 impl BlobDetector {
     pub fn new() -> Self {
-        // A DFA over ten 4-byte literals keeps the search on the SIMD
-        // prefilter; leftmost-first is what the prefilter supports. No
-        // magic overlaps another, so non-overlapping search misses none.
-        let magics = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(MAGICS.iter().map(|(m, _)| &m[..]))
-            .expect("ten literals always build");
+        // Teddy over the ten 4-byte magics: it checks all four bytes of a
+        // fingerprint per position, where the automaton's own prefilter
+        // only looks for the first byte ('R', 'E': common in text) and
+        // stopped every few bytes (measured: 5.6% of a scan before, the
+        // packed searcher at memory speed). No magic overlaps another, so
+        // non-overlapping search misses none.
+        let mut builder = aho_corasick::packed::Config::new().builder();
+        builder.extend(MAGICS.iter().map(|(m, _)| &m[..]));
+        let magics = match builder.build() {
+            Some(searcher) => Magics::Packed(searcher),
+            None => Magics::Dfa(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(MAGICS.iter().map(|(m, _)| &m[..]))
+                    .expect("ten literals always build"),
+            ),
+        };
         BlobDetector { magics }
     }
 }
@@ -165,9 +197,9 @@ impl ChunkDetector for BlobDetector {
         if lo >= hi {
             return;
         }
-        for m in self.magics.find_iter(&buf[lo..hi]) {
-            let at = lo + m.start();
-            let Some(c) = candidate(buf, at, MAGICS[m.pattern().as_usize()].1) else {
+        for (start, pattern) in self.magics.find_all(&buf[lo..hi]) {
+            let at = lo + start;
+            let Some(c) = candidate(buf, at, MAGICS[pattern].1) else {
                 continue;
             };
             // Ownership before arithmetic: the neighbouring chunk owns a

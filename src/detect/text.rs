@@ -335,10 +335,7 @@ fn islands(buf: &[u8]) -> Vec<(usize, usize)> {
             while z0 > start && buf[z0 - 1] == 0 {
                 z0 -= 1;
             }
-            let mut z1 = i + ZERO_RUN;
-            while z1 < buf.len() && buf[z1] == 0 {
-                z1 += 1;
-            }
+            let z1 = zero_run_end(buf, i + ZERO_RUN);
             if z0 > start {
                 out.push((start, z0));
             }
@@ -352,6 +349,23 @@ fn islands(buf: &[u8]) -> Vec<(usize, usize)> {
         out.push((start, buf.len()));
     }
     out
+}
+
+/// The end of the run of zero bytes starting at `i`, 32 bytes at a time
+/// (zero runs are long: a byte loop here cost 9% of a scan).
+fn zero_run_end(buf: &[u8], mut i: usize) -> usize {
+    while let Some(c) = buf.get(i..i + 32) {
+        let lo = u128::from_ne_bytes(c[..16].try_into().expect("16 bytes"));
+        let hi = u128::from_ne_bytes(c[16..].try_into().expect("16 bytes"));
+        if lo | hi != 0 {
+            break;
+        }
+        i += 32;
+    }
+    while i < buf.len() && buf[i] == 0 {
+        i += 1;
+    }
+    i
 }
 
 /// Regex matches in `window` that overlap the anchor hit `[hs, he)` and pass
