@@ -10,10 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use minidump::{
-    Minidump, MinidumpMemoryInfoList, MinidumpMemoryList, MinidumpModuleList, MinidumpSystemInfo,
-    MinidumpThreadList,
-};
+use minidump::{Minidump, MinidumpMemoryList, MinidumpThreadList};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -348,96 +345,7 @@ fn only_redacted_spans_change_and_they_are_zero() {
 // (d) (e): the output is still the same dump to standard tooling
 // ---------------------------------------------------------------------------
 
-/// The parts of a dump that must not change: stream directory, threads,
-/// modules, memory regions, memory info, system info.
-#[derive(Debug, PartialEq)]
-struct Shape {
-    /// The stream directory as the minidump crate indexes it (one entry
-    /// per stream type), sorted.
-    directory: Vec<(u32, u32, u32)>,
-    /// The raw header and stream directory.
-    raw_directory: Vec<u8>,
-    threads: Vec<ThreadShape>,
-    modules: Vec<(String, u64, u64)>,
-    memory: Vec<(u64, u64, u32)>,
-    memory_info: Vec<(u64, u64, u32)>,
-    system: String,
-}
-
-/// A thread: id, stack descriptor, and its context, raw.
-#[derive(Debug, PartialEq)]
-struct ThreadShape {
-    id: u32,
-    stack_base: u64,
-    stack_size: u32,
-    stack_rva: u32,
-    context_rva: u32,
-    context: Vec<u8>,
-}
-
-fn shape(data: &[u8]) -> Shape {
-    let dump = Minidump::read(data).expect("the dump parses with the minidump crate");
-    let mut directory: Vec<_> = dump
-        .all_streams()
-        .map(|d| (d.stream_type, d.location.data_size, d.location.rva))
-        .collect();
-    directory.sort_unstable();
-    let count = u32_at(data, 8) as usize;
-    let dir = u32_at(data, 12) as usize;
-    let mut raw_directory = data[..32].to_vec();
-    raw_directory.extend_from_slice(&data[dir..dir + 12 * count]);
-    let threads = dump
-        .get_stream::<MinidumpThreadList>()
-        .expect("ThreadList")
-        .threads
-        .iter()
-        .map(|t| {
-            let ctx = t.raw.thread_context;
-            ThreadShape {
-                id: t.raw.thread_id,
-                stack_base: t.raw.stack.start_of_memory_range,
-                stack_size: t.raw.stack.memory.data_size,
-                stack_rva: t.raw.stack.memory.rva,
-                context_rva: ctx.rva,
-                context: data[ctx.rva as usize..(ctx.rva + ctx.data_size) as usize].to_vec(),
-            }
-        })
-        .collect();
-    let modules = dump
-        .get_stream::<MinidumpModuleList>()
-        .expect("ModuleList")
-        .iter()
-        .map(|m| {
-            (
-                m.name.clone(),
-                m.raw.base_of_image,
-                m.raw.size_of_image as u64,
-            )
-        })
-        .collect();
-    let memory = dump
-        .get_stream::<MinidumpMemoryList>()
-        .expect("MemoryList")
-        .iter()
-        .map(|m| (m.base_address, m.size, m.desc.memory.rva))
-        .collect();
-    let memory_info = dump
-        .get_stream::<MinidumpMemoryInfoList>()
-        .expect("MemoryInfoList")
-        .iter()
-        .map(|m| (m.raw.base_address, m.raw.region_size, m.raw.protection))
-        .collect();
-    let si = dump.get_stream::<MinidumpSystemInfo>().expect("SystemInfo");
-    Shape {
-        directory,
-        raw_directory,
-        threads,
-        modules,
-        memory,
-        memory_info,
-        system: format!("{:?} {:?} {:?}", si.os, si.cpu, si.raw),
-    }
-}
+use support::keys::shape;
 
 #[test]
 fn output_parses_with_the_same_structure() {
@@ -452,27 +360,7 @@ fn output_parses_with_the_same_structure() {
     assert_eq!(before, after);
 }
 
-/// (thread id, [(instruction, trust)]) for every thread, as unwound by
-/// minidump-processor without symbols (context, frame pointers, scanning).
-fn unwind(data: &[u8]) -> Vec<(u32, Vec<(u64, String)>)> {
-    let dump = Minidump::read(data).expect("parses");
-    let provider = minidump_unwind::MultiSymbolProvider::new();
-    let state = support::block_on(minidump_processor::process_minidump(&dump, &provider))
-        .expect("processes");
-    state
-        .threads
-        .iter()
-        .map(|t| {
-            (
-                t.thread_id,
-                t.frames
-                    .iter()
-                    .map(|f| (f.instruction, format!("{:?}", f.trust)))
-                    .collect(),
-            )
-        })
-        .collect()
-}
+use support::keys::unwind;
 
 #[test]
 fn threads_unwind_to_the_same_frames() {
