@@ -6,6 +6,11 @@ set -euo pipefail
 need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)   # scripts/bench.sh reads JSON reports
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)             # linking
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# The tests make real keys with OpenSSL (the openssl crate links libssl)
+# and real OpenSSH keys with ssh-keygen.
+pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
+command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -q
