@@ -200,25 +200,11 @@ impl<'a> Builder<'a> {
         Ok(e.rva + header)
     }
 
-    /// A MINIDUMP_STRING (u32 byte length, then UTF-16LE) referenced by RVA.
-    fn utf16_string(&mut self, rva: u64, origin: &Origin, what: &str) -> Result<(), LayoutError> {
-        if rva == 0 {
-            return Ok(());
-        }
-        let len = self.r.u32(rva, &|| format!("{what} length"))? as u64;
-        self.claim(rva, 4, RangeKind::Structure, None, origin);
-        self.claim_checked(
-            rva + 4,
-            len,
-            RangeKind::Stream,
-            None,
-            &sub(origin, what),
-            &|| what.to_string(),
-        )
-    }
-
-    /// A Crashpad MinidumpUTF8String / MinidumpByteArray (u32 length, bytes).
-    fn counted_bytes(&mut self, rva: u64, origin: &Origin, what: &str) -> Result<(), LayoutError> {
+    /// A length-prefixed string referenced by RVA: a MINIDUMP_STRING (u32
+    /// byte length, then UTF-16LE) or a Crashpad MinidumpUTF8String /
+    /// MinidumpByteArray (u32 length, then bytes). The length is structure,
+    /// the characters are payload.
+    fn counted_string(&mut self, rva: u64, origin: &Origin, what: &str) -> Result<(), LayoutError> {
         if rva == 0 {
             return Ok(());
         }
@@ -360,7 +346,7 @@ impl<'a> Builder<'a> {
         for i in 0..count {
             let m = first + i * MODULE_SIZE;
             let name_rva = self.r.u32(m + 20, &|| format!("module {i} name"))? as u64;
-            self.utf16_string(name_rva, origin, "module name")?;
+            self.counted_string(name_rva, origin, "module name")?;
             // Debug identifiers (CodeView, misc): symbol lookup needs them intact.
             for (at, what) in [(m + 76, "CodeView record"), (m + 84, "misc debug record")] {
                 let (size, rva) = self.location(at, &|| format!("module {i} {what}"))?;
@@ -416,7 +402,7 @@ impl<'a> Builder<'a> {
         self.claim(e.rva, e.size, RangeKind::Structure, None, origin);
         if e.size >= 28 {
             let csd = self.r.u32(e.rva + 24, &|| "CSD version".into())? as u64;
-            self.utf16_string(csd, origin, "CSD version")?;
+            self.counted_string(csd, origin, "CSD version")?;
         }
         Ok(())
     }
@@ -436,8 +422,8 @@ impl<'a> Builder<'a> {
             let d = first + i * desc_size;
             let type_rva = self.r.u32(d + 8, &|| format!("handle {i}"))? as u64;
             let name_rva = self.r.u32(d + 12, &|| format!("handle {i}"))? as u64;
-            self.utf16_string(type_rva, origin, "handle type name")?;
-            self.utf16_string(name_rva, origin, "handle object name")?;
+            self.counted_string(type_rva, origin, "handle type name")?;
+            self.counted_string(name_rva, origin, "handle object name")?;
         }
         Ok(())
     }
@@ -457,7 +443,7 @@ impl<'a> Builder<'a> {
             let name_rva = self.r.u32(first + i * entry_size + 20, &|| {
                 format!("unloaded module {i}")
             })? as u64;
-            self.utf16_string(name_rva, origin, "unloaded module name")?;
+            self.counted_string(name_rva, origin, "unloaded module name")?;
         }
         Ok(())
     }
@@ -470,7 +456,7 @@ impl<'a> Builder<'a> {
             let rva = self
                 .r
                 .u64(first + i * 12 + 4, &|| format!("thread name {i}"))?;
-            self.utf16_string(rva, origin, "thread name")?;
+            self.counted_string(rva, origin, "thread name")?;
         }
         Ok(())
     }
@@ -511,7 +497,7 @@ impl<'a> Builder<'a> {
                         .r
                         .u32(lrva + 4 + j * 4, &|| "Crashpad list annotation".into())?
                         as u64;
-                    self.counted_bytes(srva, origin, "Crashpad list annotation")?;
+                    self.counted_string(srva, origin, "Crashpad list annotation")?;
                 }
             }
             let (ssize, srva) = self.location(mrva + 12, &|| {
@@ -530,8 +516,8 @@ impl<'a> Builder<'a> {
                     let a = arva + 4 + j * 12;
                     let name = self.r.u32(a, &|| "Crashpad annotation".into())? as u64;
                     let value = self.r.u32(a + 8, &|| "Crashpad annotation".into())? as u64;
-                    self.counted_bytes(name, origin, "Crashpad annotation name")?;
-                    self.counted_bytes(value, origin, "Crashpad annotation value")?;
+                    self.counted_string(name, origin, "Crashpad annotation name")?;
+                    self.counted_string(value, origin, "Crashpad annotation value")?;
                 }
             }
         }
@@ -558,8 +544,8 @@ impl<'a> Builder<'a> {
                 .r
                 .u32(rva + 8 + i * 8, &|| "Crashpad annotation value".into())?
                 as u64;
-            self.counted_bytes(key, origin, "Crashpad annotation key")?;
-            self.counted_bytes(value, origin, "Crashpad annotation value")?;
+            self.counted_string(key, origin, "Crashpad annotation key")?;
+            self.counted_string(value, origin, "Crashpad annotation value")?;
         }
         Ok(())
     }
