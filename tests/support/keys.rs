@@ -307,37 +307,23 @@ pub fn run_key_holder(ops: &[HolderOp], dump: &Path) -> HolderDump {
     payload.zeroize();
 
     let deadline = Instant::now() + TIMEOUT;
+    let records = match super::read_holder_records(&rx, MARK, deadline) {
+        Ok(r) => r,
+        Err(e) => {
+            drop(guard);
+            panic!(
+                "key holder {e}; stderr: {}",
+                stderr_thread.join().unwrap_or_default()
+            )
+        }
+    };
     let mut buffers = Vec::new();
     let mut maps = Vec::new();
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = match rx.recv_timeout(left) {
-            Ok(l) => l,
-            Err(e) => {
-                drop(guard);
-                panic!(
-                    "key holder did not become ready ({e}); stdout so far: {seen:?}; stderr: {}",
-                    stderr_thread.join().unwrap_or_default()
-                );
-            }
-        };
-        let Some(at) = line.find(MARK) else {
-            seen.push(line);
-            continue;
-        };
-        let words: Vec<&str> = line[at + MARK.len()..].split_whitespace().collect();
-        let parse = |w: &[&str]| {
-            (
-                u64::from_str_radix(w[1], 16).expect("holder address"),
-                w[2].parse::<u64>().expect("holder length"),
-            )
-        };
-        match words.first().copied() {
-            Some("BUF") => buffers.push(parse(&words)),
-            Some("MAP") => maps.push(parse(&words)),
-            Some("READY") => break,
-            _ => panic!("unexpected key holder line {line:?}"),
+    for (tag, addr, len) in records {
+        match tag.as_str() {
+            "BUF" => buffers.push((addr, len)),
+            "MAP" => maps.push((addr, len)),
+            _ => panic!("unexpected key holder record {tag}"),
         }
     }
     let heap_ops = ops

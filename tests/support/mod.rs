@@ -567,37 +567,23 @@ pub fn generate(dump: &Path) -> Fixture {
 
     // Wait for the holder's addresses.
     let deadline = Instant::now() + TIMEOUT;
+    let records = match read_holder_records(&rx, MARK, deadline) {
+        Ok(r) => r,
+        Err(e) => {
+            drop(guard);
+            panic!(
+                "secret holder {e}; stderr: {}",
+                stderr_thread.join().unwrap_or_default()
+            )
+        }
+    };
     let mut addrs: Vec<(u64, u64)> = Vec::new();
     let mut stack_addr: Option<(u64, u64)> = None;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = match rx.recv_timeout(left) {
-            Ok(l) => l,
-            Err(e) => {
-                drop(guard);
-                panic!(
-                    "secret holder did not become ready ({e}); stdout so far: {seen:?}; stderr: {}",
-                    stderr_thread.join().unwrap_or_default()
-                );
-            }
-        };
-        let Some(at) = line.find(MARK) else {
-            seen.push(line);
-            continue;
-        };
-        let words: Vec<&str> = line[at + MARK.len()..].split_whitespace().collect();
-        let parse = |w: &[&str]| {
-            (
-                u64::from_str_radix(w[1], 16).expect("holder address"),
-                w[2].parse::<u64>().expect("holder length"),
-            )
-        };
-        match words.first().copied() {
-            Some("BUF") => addrs.push(parse(&words)),
-            Some("STACK") => stack_addr = Some(parse(&words)),
-            Some("READY") => break,
-            _ => panic!("unexpected holder line {line:?}"),
+    for (tag, addr, len) in records {
+        match tag.as_str() {
+            "BUF" => addrs.push((addr, len)),
+            "STACK" => stack_addr = Some((addr, len)),
+            _ => panic!("unexpected holder record {tag}"),
         }
     }
     assert_eq!(
@@ -680,6 +666,41 @@ pub fn generate(dump: &Path) -> Fixture {
 /// dumps: `<target>/tmp/<name>-<pid>`. Directories left by earlier runs
 /// whose process is gone are removed first (a `static` fixture is never
 /// dropped, so it cannot clean up after itself).
+/// Reads a holder process's `MARK TAG hexaddr len` lines up to `MARK
+/// READY`, skipping anything else it prints (libtest's own output). Returns
+/// (tag, address, length) records, or what went wrong with what was seen.
+pub fn read_holder_records(
+    rx: &mpsc::Receiver<String>,
+    mark: &str,
+    deadline: Instant,
+) -> Result<Vec<(String, u64, u64)>, String> {
+    let mut records = Vec::new();
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .map_err(|e| format!("did not become ready ({e}); stdout so far: {seen:?}"))?;
+        let Some(at) = line.find(mark) else {
+            seen.push(line);
+            continue;
+        };
+        let words: Vec<&str> = line[at + mark.len()..].split_whitespace().collect();
+        match words.as_slice() {
+            ["READY"] => return Ok(records),
+            [tag, addr, len] => {
+                let addr = u64::from_str_radix(addr, 16)
+                    .map_err(|e| format!("bad address in {line:?}: {e}"))?;
+                let len = len
+                    .parse::<u64>()
+                    .map_err(|e| format!("bad length in {line:?}: {e}"))?;
+                records.push((tag.to_string(), addr, len));
+            }
+            _ => return Err(format!("sent an unexpected line {line:?}")),
+        }
+    }
+}
+
 pub fn scratch_dir(name: &str) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     std::fs::create_dir_all(&root).expect("create the target tmp dir");
