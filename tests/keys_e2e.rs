@@ -499,10 +499,9 @@ fn make_fixture() -> Fixture {
             secrets.push(Secret::bytes("OpenSSH Ed25519", "seed", &key.seed, false));
             true
         }
-        None => {
-            eprintln!("ssh-keygen is not installed: no OpenSSH key is planted");
-            false
-        }
+        // scripts/setup.sh installs ssh-keygen; without it the OpenSSH
+        // layout would go untested, so that fails rather than skips.
+        None => panic!("ssh-keygen is not installed: run scripts/setup.sh"),
     };
 
     // --- An RSA key OpenSSL loads from DER, whose DER is then wiped ---
