@@ -180,15 +180,13 @@ impl Engine {
     /// Builds the layout of `data`, failing closed on anything not
     /// understood.
     pub fn layout(&self, data: &[u8], path: &str) -> std::result::Result<Layout, FileError> {
-        if self.options.raw {
-            return Ok(layout::raw::build(data));
+        match layout::build(data, path, self.options.raw) {
+            Ok(Some(layout)) => Ok(layout),
+            Ok(None) => Err(FileError::NotRecognised(format!(
+                "{path}: not a recognised crash dump (no minidump signature); use --raw to treat it as plain bytes"
+            ))),
+            Err(e) => Err(FileError::Failed(e.into())),
         }
-        if layout::minidump::sniff(data) {
-            return layout::minidump::build(data, path).map_err(|e| FileError::Failed(e.into()));
-        }
-        Err(FileError::NotRecognised(format!(
-            "{path}: not a recognised crash dump (no minidump signature); use --raw to treat it as plain bytes"
-        )))
     }
 
     /// Scans `path` without writing anything.
@@ -246,11 +244,10 @@ impl Engine {
             Some(dest) => {
                 let raw = self.options.raw;
                 let relayout = |d: &[u8]| -> Result<Layout> {
-                    if raw {
-                        Ok(layout::raw::build(d))
-                    } else {
-                        layout::minidump::build(d, &dest.display().to_string()).map_err(Into::into)
-                    }
+                    let name = dest.display().to_string();
+                    layout::build(d, &name, raw)?.with_context(|| {
+                        format!("{name}: the scrubbed copy is no longer a recognised dump")
+                    })
                 };
                 let sha = redact::write_scrubbed(path, data, &layout, &plan, dest, &relayout)?;
                 Some(Output {

@@ -895,6 +895,8 @@ mod tests {
             ranges: partition(file_size, &claims),
             regions: regions.len(),
             streams: 0,
+            modules: Vec::new(),
+            stacks: Vec::new(),
         }
     }
 

@@ -92,6 +92,8 @@ fn layout_of(len: usize, claims: Vec<Claim>) -> Layout {
         ranges: partition(len as u64, &claims),
         regions,
         streams: 0,
+        modules: Vec::new(),
+        stacks: Vec::new(),
     }
 }
 

@@ -653,6 +653,8 @@ pub fn build(data: &[u8], path: &str) -> Result<Layout, LayoutError> {
         ranges,
         regions: b.regions,
         streams: stream_count as usize,
+        modules: Vec::new(),
+        stacks: Vec::new(),
     })
 }
 

@@ -150,6 +150,45 @@ pub struct Layout {
     pub regions: usize,
     /// Number of streams in the directory (0 for raw).
     pub streams: usize,
+    /// Address ranges of the process's loaded module images, as the dump
+    /// declares them (empty when the format has no module list).
+    pub modules: Vec<AddrSpan>,
+    /// Address ranges of the process's thread stacks, as the dump declares
+    /// them.
+    pub stacks: Vec<AddrSpan>,
+}
+
+/// A named span of the crashed process's address space: a module image or
+/// a thread stack. Policies and detectors use these to tell code and stacks
+/// from heap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddrSpan {
+    pub start: u64,
+    pub len: u64,
+    /// Module path, or `thread <id>` for a stack.
+    pub name: String,
+}
+
+impl AddrSpan {
+    pub fn end(&self) -> u64 {
+        self.start.saturating_add(self.len)
+    }
+
+    pub fn contains(&self, addr: u64) -> bool {
+        addr >= self.start && addr < self.end()
+    }
+}
+
+/// Lays out `data` as whichever supported format its magic names, or as
+/// plain bytes when `raw` is set. `Ok(None)` means no format matched.
+pub fn build(data: &[u8], path: &str, raw: bool) -> Result<Option<Layout>, LayoutError> {
+    if raw {
+        return Ok(Some(raw::build(data)));
+    }
+    if minidump::sniff(data) {
+        return minidump::build(data, path).map(Some);
+    }
+    Ok(None)
 }
 
 impl Layout {

@@ -22,5 +22,7 @@ pub fn build(data: &[u8]) -> Layout {
         ranges,
         regions: 0,
         streams: 0,
+        modules: Vec::new(),
+        stacks: Vec::new(),
     }
 }
