@@ -13,6 +13,7 @@ pub mod fingerprint;
 pub mod keys;
 pub mod known;
 pub mod layout;
+pub mod policy;
 pub mod redact;
 pub mod report;
 pub mod rules;
@@ -31,6 +32,7 @@ use detect::text::TextDetector;
 use findings::{Action, FindingContext};
 use fingerprint::Fingerprinter;
 use layout::Layout;
+use policy::Policy;
 use report::{Bytes, FileReport, FileSummary, Output, Stats, Status};
 use rules::{Confidence, BUILTIN_RULES};
 
@@ -51,6 +53,8 @@ pub struct Options {
     pub known_keys: Vec<std::path::PathBuf>,
     /// Files of literal secret values, one a line.
     pub known_secrets: Vec<std::path::PathBuf>,
+    /// What to remove beyond the findings (`docs/policies.md`).
+    pub policy: Policy,
 }
 
 impl Default for Options {
@@ -62,6 +66,7 @@ impl Default for Options {
             key_detectors: true,
             known_keys: Vec::new(),
             known_secrets: Vec::new(),
+            policy: Policy::Detect,
         }
     }
 }
@@ -239,6 +244,26 @@ impl Engine {
             &layout.protected_spans(),
         );
         let bytes_redacted = redact::planned_bytes(&plan);
+        let policy = policy::plan(
+            self.options.policy,
+            data,
+            &layout,
+            layout::pointer_size(data, &layout),
+            &plan,
+        )
+        .map_err(|e| anyhow::anyhow!("{display}: {e}"))?;
+        // The policy's spans are disjoint from the findings'; merging only
+        // joins neighbours into fewer writes.
+        let plan = redact::plan(
+            plan.into_iter()
+                .chain(policy.zero.iter().copied())
+                .map(|(s, e)| (s, e - s)),
+            &[],
+        );
+        let words = redact::WordWrites {
+            offsets: policy.words,
+            value: policy.sentinel,
+        };
 
         let output = match dest {
             Some(dest) => {
@@ -249,7 +274,8 @@ impl Engine {
                         format!("{name}: the scrubbed copy is no longer a recognised dump")
                     })
                 };
-                let sha = redact::write_scrubbed(path, data, &layout, &plan, dest, &relayout)?;
+                let sha =
+                    redact::write_scrubbed(path, data, &layout, &plan, &words, dest, &relayout)?;
                 Some(Output {
                     path: dest.display().to_string(),
                     sha256: sha,
@@ -295,6 +321,7 @@ impl Engine {
                 wall_ms: started.elapsed().as_millis() as u64,
             }),
             summary: FileSummary::of(&findings, bytes_redacted),
+            policy: Some(policy.counts),
             findings,
         })
     }

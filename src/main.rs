@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use dumpscrub::policy::Policy;
 use dumpscrub::report::{self, FileReport, Report, Status};
 use dumpscrub::rules::Confidence;
 use dumpscrub::{Engine, FileError, Options};
@@ -110,6 +112,14 @@ struct Common {
     /// binary), found raw, in UTF-16LE, hex and base64. Repeatable.
     #[arg(long, value_name = "FILE")]
     known_secrets: Vec<PathBuf>,
+    /// What to remove beyond the secrets found: `detect` (only them),
+    /// `strip-heap` (also all memory that is not a stack or module image),
+    /// `stack-only` (keep only stacks, structure and module names),
+    /// `sanitize-stacks` (stack-only, and stack words that are not small
+    /// integers or pointers into modules or stacks become 0x0defaced).
+    /// See docs/policies.md. Default: detect.
+    #[arg(long, value_name = "POLICY", value_parser = PossibleValuesParser::new(Policy::NAMES).try_map(|s| s.parse::<Policy>()))]
+    policy: Option<Policy>,
     /// Text rules only: turn off the key-material detectors (DER, key
     /// blobs, AES schedules, OpenSSH, library big numbers). For measuring
     /// their cost; never for real use.
@@ -188,6 +198,7 @@ fn engine(c: &Common) -> Result<Engine> {
         key_detectors: !c.no_key_detectors,
         known_keys: c.known_keys.clone(),
         known_secrets: c.known_secrets.clone(),
+        policy: c.policy.unwrap_or_default(),
     })
     .inspect(|e| {
         for w in e.warnings() {
@@ -231,8 +242,15 @@ fn scrub(a: ScrubArgs) -> Result<u8> {
                 f.error.as_deref().unwrap_or("failed")
             );
         } else {
+            let policy = match f.policy.as_ref().filter(|p| p.name != "detect") {
+                Some(p) => format!(
+                    "; policy {}: {} bytes zeroed, {} words sanitized",
+                    p.name, p.bytes_zeroed, p.words_sanitized
+                ),
+                None => String::new(),
+            };
             eprintln!(
-                "dumpscrub: {}: {} findings, {} bytes redacted -> {}",
+                "dumpscrub: {}: {} findings, {} bytes redacted{policy} -> {}",
                 f.path,
                 f.summary.findings,
                 f.summary.bytes_redacted,

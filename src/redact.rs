@@ -5,7 +5,8 @@
 //! the file system allows), zeros written over the redaction spans, synced,
 //! checked, and only then renamed over the destination. The check re-reads
 //! the output's layout: its structure must be byte-identical to the
-//! input's, and every span must read back as zeros.
+//! input's, every span must read back as zeros and every sentinel word (a
+//! `sanitize-stacks` policy) as the sentinel.
 
 use std::fs::{self, File};
 use std::io;
@@ -69,6 +70,30 @@ pub fn planned_bytes(plan: &[(u64, u64)]) -> u64 {
     plan.iter().map(|&(s, e)| e - s).sum()
 }
 
+/// Words a policy overwrites with one fixed value instead of zeros.
+/// Offsets are sorted and never overlap a zero span.
+#[derive(Debug, Clone, Default)]
+pub struct WordWrites {
+    pub offsets: Vec<u64>,
+    pub value: Vec<u8>,
+}
+
+impl WordWrites {
+    /// Runs of adjacent words as (offset, word count), so that a stack full
+    /// of sentinels is one write, not one per word.
+    fn runs(&self) -> Vec<(u64, usize)> {
+        let w = self.value.len() as u64;
+        let mut runs: Vec<(u64, usize)> = Vec::new();
+        for &o in &self.offsets {
+            match runs.last_mut() {
+                Some((s, n)) if *s + *n as u64 * w == o => *n += 1,
+                _ => runs.push((o, 1)),
+            }
+        }
+        runs
+    }
+}
+
 /// Writes the scrubbed copy of `input` to `dest` atomically and returns
 /// the copy's SHA-256.
 ///
@@ -79,6 +104,7 @@ pub fn write_scrubbed(
     data: &[u8],
     layout: &Layout,
     plan: &[(u64, u64)],
+    words: &WordWrites,
     dest: &Path,
     relayout: &dyn Fn(&[u8]) -> Result<Layout>,
 ) -> Result<String> {
@@ -111,16 +137,22 @@ pub fn write_scrubbed(
             at += n as u64;
         }
     }
+    for (at, n) in words.runs() {
+        tmp.as_file()
+            .write_all_at(&words.value.repeat(n), at)
+            .with_context(|| format!("{}: cannot write the output copy", dest.display()))?;
+    }
     tmp.as_file()
         .sync_all()
         .with_context(|| format!("{}: cannot sync the output copy", dest.display()))?;
 
-    let sha256 = check_output(tmp.as_file(), data, layout, plan, relayout).with_context(|| {
-        format!(
-            "{}: the scrubbed copy failed its check; nothing was written",
-            dest.display()
-        )
-    })?;
+    let sha256 =
+        check_output(tmp.as_file(), data, layout, plan, words, relayout).with_context(|| {
+            format!(
+                "{}: the scrubbed copy failed its check; nothing was written",
+                dest.display()
+            )
+        })?;
 
     let perms = fs::metadata(input)
         .with_context(|| format!("{}: cannot read permissions", input.display()))?
@@ -152,6 +184,7 @@ fn check_output(
     data: &[u8],
     layout: &Layout,
     plan: &[(u64, u64)],
+    words: &WordWrites,
     relayout: &dyn Fn(&[u8]) -> Result<Layout>,
 ) -> Result<String> {
     if data.is_empty() {
@@ -176,6 +209,12 @@ fn check_output(
     for &(s, e) in plan {
         if map[s as usize..e as usize].iter().any(|&b| b != 0) {
             bail!("redacted bytes at offset {s:#x} did not read back as zeros");
+        }
+    }
+    let w = words.value.len();
+    for &o in &words.offsets {
+        if map.get(o as usize..o as usize + w) != Some(&words.value[..]) {
+            bail!("sanitized word at offset {o:#x} did not read back as the sentinel");
         }
     }
     Ok(crate::hex(&Sha256::digest(&map[..])))

@@ -8,9 +8,12 @@
 //! outside the file is an error: a dump we do not fully understand is never
 //! passed as clean.
 
-use minidump::{Minidump, MinidumpMemory64List, MinidumpMemoryList};
+use minidump::{
+    Minidump, MinidumpMemory64List, MinidumpMemoryList, MinidumpModuleList, MinidumpSystemInfo,
+    MinidumpThreadList,
+};
 
-use super::{partition, Claim, Format, Layout, LayoutError, Origin, RangeKind};
+use super::{partition, AddrSpan, Claim, Format, Layout, LayoutError, Origin, RangeKind};
 
 const HEADER_SIZE: u64 = 32;
 const DIRECTORY_ENTRY_SIZE: u64 = 12;
@@ -645,6 +648,7 @@ pub fn build(data: &[u8], path: &str) -> Result<Layout, LayoutError> {
     }
 
     cross_check_memory(&dump, data, &b.claims, path)?;
+    let (modules, stacks) = address_maps(&dump);
 
     let ranges = partition(data.len() as u64, &b.claims);
     Ok(Layout {
@@ -653,9 +657,51 @@ pub fn build(data: &[u8], path: &str) -> Result<Layout, LayoutError> {
         ranges,
         regions: b.regions,
         streams: stream_count as usize,
-        modules: Vec::new(),
-        stacks: Vec::new(),
+        modules,
+        stacks,
     })
+}
+
+/// The module images (ModuleList: base, size, name) and thread stacks
+/// (ThreadList: the stack descriptor's start and size, `thread <id>`) the
+/// dump declares, as the `minidump` crate reads them. A list the crate
+/// cannot read gives no spans: policies then treat that memory as neither
+/// code nor stack and remove it, the safe direction.
+fn address_maps(dump: &Minidump<'_, &[u8]>) -> (Vec<AddrSpan>, Vec<AddrSpan>) {
+    let modules = dump
+        .get_stream::<MinidumpModuleList>()
+        .map(|list| {
+            list.iter()
+                .map(|m| AddrSpan {
+                    start: m.raw.base_of_image,
+                    len: m.raw.size_of_image as u64,
+                    name: m.name.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let stacks = dump
+        .get_stream::<MinidumpThreadList>()
+        .map(|list| {
+            list.threads
+                .iter()
+                .map(|t| AddrSpan {
+                    start: t.raw.stack.start_of_memory_range,
+                    len: t.raw.stack.memory.data_size as u64,
+                    name: format!("thread {}", t.raw.thread_id),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (modules, stacks)
+}
+
+/// The crashed process's pointer size in bytes, from the CPU its system
+/// information names.
+pub fn pointer_size(data: &[u8]) -> Option<usize> {
+    let dump = Minidump::read(data).ok()?;
+    let info = dump.get_stream::<MinidumpSystemInfo>().ok()?;
+    info.cpu.pointer_width().size_in_bytes().map(usize::from)
 }
 
 /// Every memory region the `minidump` crate sees must be one we claimed as

@@ -191,6 +191,14 @@ pub fn build(data: &[u8], path: &str, raw: bool) -> Result<Option<Layout>, Layou
     Ok(None)
 }
 
+/// The crashed process's pointer size in bytes, when the format says.
+pub fn pointer_size(data: &[u8], layout: &Layout) -> Option<usize> {
+    match layout.format {
+        Format::Minidump => minidump::pointer_size(data),
+        Format::Raw => None,
+    }
+}
+
 impl Layout {
     pub fn byte_counts(&self) -> ByteCounts {
         let mut c = ByteCounts::default();

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::findings::{Action, Finding};
 use crate::layout::{ByteCounts, Format};
+use crate::policy::PolicyCounts;
 
 /// Version of the report schema; bumped on any incompatible change.
 pub const SCHEMA: &str = "dumpscrub-report/1";
@@ -63,6 +64,9 @@ pub struct FileReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<Stats>,
     pub summary: FileSummary,
+    /// What the `--policy` removed apart from the findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyCounts>,
     pub findings: Vec<Finding>,
 }
 
@@ -200,6 +204,7 @@ impl FileReport {
             bytes: None,
             stats: None,
             summary: FileSummary::default(),
+            policy: None,
             findings: Vec::new(),
         }
     }

@@ -27,6 +27,13 @@ pub fn render(report: &Report) -> String {
             f.summary.findings,
             f.summary.bytes_redacted
         );
+        if let Some(p) = f.policy.as_ref().filter(|p| p.name != "detect") {
+            let _ = writeln!(
+                out,
+                "  policy {}: {} bytes zeroed, {} stack words sanitized",
+                p.name, p.bytes_zeroed, p.words_sanitized
+            );
+        }
         if let Some(o) = &f.output {
             let _ = writeln!(out, "  output: {}", o.path);
         }
