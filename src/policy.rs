@@ -392,7 +392,7 @@ mod tests {
         data.extend_from_slice(&0x9000u64.to_le_bytes()); // into the stack
         data.extend_from_slice(&0x7fff_0000_0000u64.to_le_bytes()); // nowhere
         data.extend_from_slice(&[0xbb; 3]); // tail
-        let targets = [(0x40_0000, 0x50_0000), (0x7000, 0xa000)];
+        let targets = [(0x7000, 0xa000), (0x40_0000, 0x50_0000)];
         let sentinel = SENTINEL.to_le_bytes().to_vec();
         let (mut zero, mut words) = (Vec::new(), Vec::new());
         let len = data.len() as u64;
