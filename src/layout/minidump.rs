@@ -9,8 +9,8 @@
 //! passed as clean.
 
 use minidump::{
-    Minidump, MinidumpMemory64List, MinidumpMemoryList, MinidumpModuleList, MinidumpSystemInfo,
-    MinidumpThreadList,
+    Minidump, MinidumpException, MinidumpMemory64List, MinidumpMemoryList, MinidumpMiscInfo,
+    MinidumpModuleList, MinidumpSystemInfo, MinidumpThreadList,
 };
 
 use super::{partition, AddrSpan, Claim, Format, Layout, LayoutError, Origin, RangeKind};
@@ -662,11 +662,14 @@ pub fn build(data: &[u8], path: &str) -> Result<Layout, LayoutError> {
     })
 }
 
-/// The module images (ModuleList: base, size, name) and thread stacks
-/// (ThreadList: the stack descriptor's start and size, `thread <id>`) the
-/// dump declares, as the `minidump` crate reads them. A list the crate
-/// cannot read gives no spans: policies then treat that memory as neither
-/// code nor stack and remove it, the safe direction.
+/// The module images (ModuleList: base, size, name) and thread stacks the
+/// dump declares, as the `minidump` crate reads them. A thread's stack is
+/// its ThreadList stack descriptor (start and size, `thread <id>`) and also
+/// the captured region holding its stack pointer (thread and exception
+/// contexts), because that region is what unwinders read: WoW64 and
+/// full-memory dumps describe one stack and run on another. A list the
+/// crate cannot read gives no spans: policies then treat that memory as
+/// neither code nor stack and remove it, the safe direction.
 fn address_maps(dump: &Minidump<'_, &[u8]>) -> (Vec<AddrSpan>, Vec<AddrSpan>) {
     let modules = dump
         .get_stream::<MinidumpModuleList>()
@@ -680,19 +683,41 @@ fn address_maps(dump: &Minidump<'_, &[u8]>) -> (Vec<AddrSpan>, Vec<AddrSpan>) {
                 .collect()
         })
         .unwrap_or_default();
-    let stacks = dump
-        .get_stream::<MinidumpThreadList>()
-        .map(|list| {
-            list.threads
-                .iter()
-                .map(|t| AddrSpan {
-                    start: t.raw.stack.start_of_memory_range,
-                    len: t.raw.stack.memory.data_size as u64,
-                    name: format!("thread {}", t.raw.thread_id),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut stacks = Vec::new();
+    let system = dump.get_stream::<MinidumpSystemInfo>().ok();
+    let misc = dump.get_stream::<MinidumpMiscInfo>().ok();
+    let memory = dump.get_memory();
+    let sp_region = |sp: Option<u64>, name: String, stacks: &mut Vec<AddrSpan>| {
+        if let Some(region) = sp.and_then(|sp| memory.as_ref()?.memory_at_address(sp)) {
+            stacks.push(AddrSpan {
+                start: region.base_address(),
+                len: region.size(),
+                name,
+            });
+        }
+    };
+    if let Ok(list) = dump.get_stream::<MinidumpThreadList>() {
+        for t in &list.threads {
+            let name = format!("thread {}", t.raw.thread_id);
+            stacks.push(AddrSpan {
+                start: t.raw.stack.start_of_memory_range,
+                len: t.raw.stack.memory.data_size as u64,
+                name: name.clone(),
+            });
+            let sp = system
+                .as_ref()
+                .and_then(|s| t.context(s, misc.as_ref()))
+                .map(|c| c.get_stack_pointer());
+            sp_region(sp, name, &mut stacks);
+        }
+    }
+    if let Ok(e) = dump.get_stream::<MinidumpException>() {
+        let sp = system
+            .as_ref()
+            .and_then(|s| e.context(s, misc.as_ref()))
+            .map(|c| c.get_stack_pointer());
+        sp_region(sp, format!("thread {}", e.raw.thread_id), &mut stacks);
+    }
     (modules, stacks)
 }
 
