@@ -262,9 +262,15 @@ fn word_value(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// Non-zero bytes in `data[s..e]`; in parallel, as `strip-heap` on a
+/// full-memory dump counts most of the file.
 fn non_zero(data: &[u8], s: u64, e: u64) -> u64 {
-    data.get(s as usize..e as usize)
-        .map_or(0, |b| b.iter().filter(|&&x| x != 0).count() as u64)
+    use rayon::prelude::*;
+    data.get(s as usize..e as usize).map_or(0, |b| {
+        b.par_chunks(1 << 20)
+            .map(|c| c.iter().filter(|&&x| x != 0).count() as u64)
+            .sum()
+    })
 }
 
 /// Sorted, merged `[start, end)` address intervals.
