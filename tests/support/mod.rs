@@ -686,8 +686,12 @@ pub fn generate_with(dump: &Path, setup: &HolderSetup, dumper: &Dumper<'_>) -> F
         }
     };
 
-    // Let the holder finish and reap it.
-    drop(stdin);
+    // Let the holder finish and reap it. A holder killed by the dumper
+    // keeps its stdin until it is gone: seeing EOF first, it could start
+    // freeing its buffers while the kernel writes its core.
+    if ending == Ending::Exits {
+        drop(stdin);
+    }
     let mut child = guard.child.take().unwrap();
     let status = loop {
         match child.try_wait().expect("wait for the holder") {
