@@ -11,6 +11,11 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 # and real OpenSSH keys with ssh-keygen.
 pkg-config --exists openssl 2>/dev/null || need_apt+=(libssl-dev)
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
+# The ELF core tests dump a process with gcore, unwind it with gdb and
+# count its segments with readelf; prlimit raises RLIMIT_CORE for a kernel core.
+command -v gcore >/dev/null 2>&1 || need_apt+=(gdb)
+command -v readelf >/dev/null 2>&1 || need_apt+=(binutils)
+command -v prlimit >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -q

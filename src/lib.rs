@@ -188,7 +188,7 @@ impl Engine {
         match layout::build(data, path, self.options.raw) {
             Ok(Some(layout)) => Ok(layout),
             Ok(None) => Err(FileError::NotRecognised(format!(
-                "{path}: not a recognised crash dump (no minidump signature); use --raw to treat it as plain bytes"
+                "{path}: not a recognised crash dump (no minidump or ELF core signature); use --raw to treat it as plain bytes"
             ))),
             Err(e) => Err(FileError::Failed(e.into())),
         }

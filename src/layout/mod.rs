@@ -7,6 +7,7 @@
 //! shared [`partition`] step turns overlapping claims into the partition, so
 //! a format builder never has to reason about overlaps itself.
 
+pub mod elf;
 pub mod minidump;
 pub mod raw;
 
@@ -119,6 +120,7 @@ impl Range {
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Minidump,
+    ElfCore,
     Raw,
 }
 
@@ -126,6 +128,7 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Minidump => "minidump",
+            Format::ElfCore => "elf_core",
             Format::Raw => "raw",
         }
     }
@@ -187,6 +190,9 @@ pub fn build(data: &[u8], path: &str, raw: bool) -> Result<Option<Layout>, Layou
     }
     if minidump::sniff(data) {
         return minidump::build(data, path).map(Some);
+    }
+    if elf::sniff(data) {
+        return elf::build(data, path).map(Some);
     }
     Ok(None)
 }

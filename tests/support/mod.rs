@@ -41,6 +41,8 @@ use minidump_writer::app_memory::AppMemory;
 use minidump_writer::minidump_writer::MinidumpWriterConfig;
 use sha2::{Digest, Sha256};
 
+/// ELF core dumps of the holder, by gcore and by the kernel.
+pub mod elf;
 /// Private-key material: the key holder process and key layouts.
 pub mod keys;
 
@@ -356,9 +358,63 @@ impl Drop for HolderGuard {
     }
 }
 
+/// How the holder is started, for dumpers other than minidump-writer
+/// (see `support::elf`). The default is what [`generate`] uses.
+#[derive(Debug, Clone, Default)]
+pub struct HolderSetup {
+    /// `argv[0]` instead of the test binary's path (a short one keeps the
+    /// secret argument inside a core's 80-byte `pr_psargs`).
+    pub arg0: Option<String>,
+    /// Put the secret argument before libtest's own arguments.
+    pub secret_arg_first: bool,
+    /// Working directory of the holder (where a kernel core lands).
+    pub cwd: Option<PathBuf>,
+    /// Environment variables besides the planted ones.
+    pub env: Vec<(String, String)>,
+}
+
+/// How the holder ends after a dumper has run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// It exits normally once its stdin is closed.
+    Exits,
+    /// The dumper killed it with a signal (a kernel core dump).
+    Signalled,
+}
+
+/// Writes `dump` from the live holder `pid`, given the (address, length)
+/// of its heap buffers; says how the holder will end.
+pub type Dumper<'a> = dyn Fn(u32, &[(u64, u64)], &Path) -> Result<Ending, String> + 'a;
+
 /// Starts the holder, dumps it to `dump` and returns what was planted.
 /// Panics (after killing the holder) on any failure.
 pub fn generate(dump: &Path) -> Fixture {
+    generate_with(dump, &HolderSetup::default(), &write_minidump)
+}
+
+/// The minidump-writer dumper: heap buffers as application memory.
+fn write_minidump(pid: u32, addrs: &[(u64, u64)], dump: &Path) -> Result<Ending, String> {
+    let mut file =
+        std::fs::File::create(dump).map_err(|e| format!("create {}: {e}", dump.display()))?;
+    let mut config = MinidumpWriterConfig::new(pid as i32, pid as i32);
+    config.set_app_memory(
+        addrs
+            .iter()
+            .map(|&(ptr, length)| AppMemory {
+                ptr: ptr as usize,
+                length: length as usize,
+            })
+            .collect(),
+    );
+    config
+        .write(&mut file)
+        .map_err(|e| format!("minidump-writer: {e:?}"))?;
+    file.sync_all().map_err(|e| format!("sync: {e}"))?;
+    Ok(Ending::Exits)
+}
+
+/// [`generate`] with another way of starting and dumping the holder.
+pub fn generate_with(dump: &Path, setup: &HolderSetup, dumper: &Dumper<'_>) -> Fixture {
     use Enc::{Ascii, Utf16le};
     let mut secrets: Vec<Planted> = Vec::new();
     let mut add = |rule: &'static str, value: String, enc: Enc, place: Place| {
@@ -521,11 +577,23 @@ pub fn generate(dump: &Path) -> Fixture {
     // --- run the holder ---
     let exe = std::env::current_exe().expect("current_exe");
     let mut cmd = Command::new(&exe);
-    cmd.args(["--exact", HOLDER_TEST, "--nocapture", "--test-threads=1"])
-        .arg(&argv_secret)
-        .env_clear()
+    if let Some(arg0) = &setup.arg0 {
+        std::os::unix::process::CommandExt::arg0(&mut cmd, arg0);
+    }
+    if let Some(cwd) = &setup.cwd {
+        cmd.current_dir(cwd);
+    }
+    if setup.secret_arg_first {
+        cmd.arg(&argv_secret);
+    }
+    cmd.args(["--exact", HOLDER_TEST, "--nocapture", "--test-threads=1"]);
+    if !setup.secret_arg_first {
+        cmd.arg(&argv_secret);
+    }
+    cmd.env_clear()
         .env(HOLDER_ENV, "1")
         .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(setup.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -609,33 +677,21 @@ pub fn generate(dump: &Path) -> Fixture {
     }
 
     // Dump it.
-    let write_result = (|| -> Result<(), String> {
-        let mut file =
-            std::fs::File::create(dump).map_err(|e| format!("create {}: {e}", dump.display()))?;
-        let mut config = MinidumpWriterConfig::new(pid as i32, pid as i32);
-        config.set_app_memory(
-            addrs
-                .iter()
-                .map(|&(ptr, length)| AppMemory {
-                    ptr: ptr as usize,
-                    length: length as usize,
-                })
-                .collect(),
-        );
-        config
-            .write(&mut file)
-            .map_err(|e| format!("minidump-writer: {e:?}"))?;
-        file.sync_all().map_err(|e| format!("sync: {e}"))?;
-        Ok(())
-    })();
-    if let Err(e) = write_result {
-        let _ = std::fs::remove_file(dump);
-        drop(guard);
-        panic!("could not dump the secret holder: {e}");
-    }
+    let ending = match dumper(pid, &addrs, dump) {
+        Ok(ending) => ending,
+        Err(e) => {
+            let _ = std::fs::remove_file(dump);
+            drop(guard);
+            panic!("could not dump the secret holder: {e}");
+        }
+    };
 
-    // Let the holder finish and reap it.
-    drop(stdin);
+    // Let the holder finish and reap it. A holder killed by the dumper
+    // keeps its stdin until it is gone: seeing EOF first, it could start
+    // freeing its buffers while the kernel writes its core.
+    if ending == Ending::Exits {
+        drop(stdin);
+    }
     let mut child = guard.child.take().unwrap();
     let status = loop {
         match child.try_wait().expect("wait for the holder") {
@@ -649,10 +705,16 @@ pub fn generate(dump: &Path) -> Fixture {
         }
     };
     let stderr = stderr_thread.join().unwrap_or_default();
-    assert!(
-        status.success(),
-        "secret holder failed: {status}; stderr: {stderr}"
-    );
+    match ending {
+        Ending::Exits => assert!(
+            status.success(),
+            "secret holder failed: {status}; stderr: {stderr}"
+        ),
+        Ending::Signalled => assert!(
+            std::os::unix::process::ExitStatusExt::signal(&status).is_some(),
+            "secret holder was not killed by the dumper's signal: {status}; stderr: {stderr}"
+        ),
+    }
 
     Fixture {
         dump: dump.to_path_buf(),
