@@ -8,9 +8,11 @@
 //! outside the file is an error: a dump we do not fully understand is never
 //! passed as clean.
 
-use minidump::{Minidump, MinidumpMemory64List, MinidumpMemoryList};
+use minidump::{
+    Minidump, MinidumpMemory64List, MinidumpMemoryList, MinidumpModuleList, MinidumpThreadList,
+};
 
-use super::{partition, Claim, Format, Layout, LayoutError, Origin, RangeKind};
+use super::{partition, AddrSpan, Claim, Format, Layout, LayoutError, Origin, RangeKind};
 
 const HEADER_SIZE: u64 = 32;
 const DIRECTORY_ENTRY_SIZE: u64 = 12;
@@ -647,15 +649,53 @@ pub fn build(data: &[u8], path: &str) -> Result<Layout, LayoutError> {
     cross_check_memory(&dump, data, &b.claims, path)?;
 
     let ranges = partition(data.len() as u64, &b.claims);
+    let (modules, stacks) = address_maps(&dump);
     Ok(Layout {
         format: Format::Minidump,
         file_size: data.len() as u64,
         ranges,
         regions: b.regions,
         streams: stream_count as usize,
-        modules: Vec::new(),
-        stacks: Vec::new(),
+        modules,
+        stacks,
     })
+}
+
+/// Module images and thread stacks as the dump declares them, sorted by
+/// address. Read through the `minidump` crate: these are lookups (is an
+/// address in libc?), not claims on file bytes, so its lenient parsing is
+/// what we want; a stream it cannot read yields no spans.
+fn address_maps(dump: &Minidump<'_, &[u8]>) -> (Vec<AddrSpan>, Vec<AddrSpan>) {
+    let mut modules: Vec<AddrSpan> = dump
+        .get_stream::<MinidumpModuleList>()
+        .map(|list| {
+            list.iter()
+                .map(|m| AddrSpan {
+                    start: m.raw.base_of_image,
+                    len: u64::from(m.raw.size_of_image),
+                    name: m.name.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut stacks: Vec<AddrSpan> = dump
+        .get_stream::<MinidumpThreadList>()
+        .map(|list| {
+            list.threads
+                .iter()
+                .map(|t| AddrSpan {
+                    start: t.raw.stack.start_of_memory_range,
+                    len: u64::from(t.raw.stack.memory.data_size),
+                    name: format!("thread {}", t.raw.thread_id),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    modules.retain(|m| m.len > 0);
+    stacks.retain(|s| s.len > 0);
+    modules.sort_by_key(|m| m.start);
+    stacks.sort_by_key(|s| s.start);
+    (modules, stacks)
 }
 
 /// Every memory region the `minidump` crate sees must be one we claimed as
