@@ -384,7 +384,9 @@ mod tests {
             vec![".apps.example".to_string()]
         );
         assert!(derive_anchors(r"[a-z]{8}[0-9]+").is_none());
-        assert!(derive_anchors(r"ab[0-9]+").is_none(), "2-character literal");
+        assert!(derive_anchors(r"ab[a-z]+").is_none(), "2-character literal");
+        // A small class after a literal is expanded: every match starts with one.
+        assert_eq!(derive_anchors(r"ab[0-2]x+").unwrap().len(), 3);
     }
 
     #[test]

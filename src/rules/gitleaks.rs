@@ -200,8 +200,14 @@ fn rule(path: &Path, text: &str, r: &GlRule, line: usize) -> Result<Rule, String
             return Err(format!("secretGroup {g} is not a group of the regex"));
         }
     }
-    let mut anchors: Vec<String> = derive_anchors(&source).unwrap_or_default();
-    if anchors.is_empty() {
+    // Literals the regex itself starts (or ends) with carry its exact case;
+    // when they are short (a case-insensitive prefix cut down to a few
+    // characters), the keywords anchor better.
+    let derived = derive_anchors(&source).unwrap_or_default();
+    let mut anchors: Vec<String> = Vec::new();
+    if !derived.is_empty() && (derived.iter().all(|l| l.len() >= 4) || r.keywords.is_empty()) {
+        anchors = derived;
+    } else {
         for k in &r.keywords {
             // gitleaks compares keywords case-insensitively; the automaton
             // is case-sensitive, so the usual spellings are listed.
