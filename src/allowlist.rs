@@ -86,8 +86,12 @@ impl AllowSpec {
             ..AllowEntry::default()
         };
         for r in self.regexes {
-            let re = Regex::new(r.get_ref())
-                .map_err(|x| err(r.span(), format!("allowlist: invalid regex: {}", first_line(&x))))?;
+            let re = Regex::new(r.get_ref()).map_err(|x| {
+                err(
+                    r.span(),
+                    format!("allowlist: invalid regex: {}", first_line(&x)),
+                )
+            })?;
             e.regexes.push(re);
         }
         for k in self.kinds {
@@ -188,7 +192,7 @@ impl AllowEntry {
             .as_deref()
             .and_then(|v| v.strip_prefix("0x"))
             .and_then(|v| u64::from_str_radix(v, 16).ok());
-        let rule_ok = self.rules.is_empty() || self.rules.iter().any(|r| *r == f.rule);
+        let rule_ok = self.rules.is_empty() || self.rules.contains(&f.rule);
         let value_ok = (self.regexes.is_empty() && self.stopwords.is_empty())
             || self.regexes.iter().any(|r| r.is_match(value))
             || (!self.stopwords.is_empty() && {

@@ -115,7 +115,10 @@ impl Config {
 
     /// The config to use: `explicit` when given (it must exist), else
     /// `dumpscrub.toml` in the current directory unless `ignore_cwd`.
-    pub fn discover(explicit: Option<&Path>, ignore_cwd: bool) -> Result<Option<Config>, LoadError> {
+    pub fn discover(
+        explicit: Option<&Path>,
+        ignore_cwd: bool,
+    ) -> Result<Option<Config>, LoadError> {
         if let Some(p) = explicit {
             return Config::load(p).map(Some);
         }
@@ -135,8 +138,7 @@ pub fn rule_set(
     no_default_rules: bool,
     cli_rule_files: &[PathBuf],
 ) -> Result<RuleSet, LoadError> {
-    let default_rules =
-        !no_default_rules && config.and_then(|c| c.default_rules).unwrap_or(true);
+    let default_rules = !no_default_rules && config.and_then(|c| c.default_rules).unwrap_or(true);
     let mut set = RuleSet::new(default_rules);
     if let Some(c) = config {
         set.add_rules(&c.path, c.rules.clone())?;

@@ -29,12 +29,12 @@ use anyhow::{bail, Context, Result};
 use memmap2::Mmap;
 use sha2::{Digest, Sha256};
 
+use allowlist::Allowlist;
 use detect::text::TextDetector;
 use findings::{Action, FindingContext};
 use fingerprint::Fingerprinter;
 use layout::Layout;
 use report::{Bytes, FileReport, FileSummary, Output, Stats, Status};
-use allowlist::Allowlist;
 use rules::{Confidence, Rule, RuleOrigin};
 
 /// Options that change what is found and what is done with it.
@@ -152,9 +152,8 @@ impl Engine {
         // A rule file's examples must hold in the detector as built, with
         // every other rule's anchors beside them; otherwise nothing is
         // scanned with a rule set that does not do what it says.
-        let failures = rules::set::check_examples(&text, &options.rules, |r| {
-            r.origin != RuleOrigin::Builtin
-        });
+        let failures =
+            rules::set::check_examples(&text, &options.rules, |r| r.origin != RuleOrigin::Builtin);
         if !failures.is_empty() {
             let list: Vec<&str> = failures.iter().map(|f| f.message.as_str()).collect();
             bail!("{}", list.join("\n"));
@@ -172,11 +171,7 @@ impl Engine {
             )?));
         }
         Ok(Engine {
-            detectors: scan::Detectors {
-                text,
-                chunk,
-                dump,
-            },
+            detectors: scan::Detectors { text, chunk, dump },
             fingerprinter,
             options,
             warnings,

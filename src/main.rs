@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use dumpscrub::report::{self, FileReport, Report, Status};
 use dumpscrub::allowlist::Allowlist;
 use dumpscrub::config::{self, Config};
+use dumpscrub::report::{self, FileReport, Report, Status};
 use dumpscrub::rules::{cli as rules_cli, Confidence};
 use dumpscrub::{Engine, FileError, Options};
 

@@ -50,7 +50,13 @@ fn acme_holder_process() {
         for b in [&ascii, &wide] {
             writeln!(out, "{ACME_MARK} BUF {:x} {}", b.as_ptr() as usize, b.len()).unwrap();
         }
-        writeln!(out, "{ACME_MARK} STATIC {:x} {}", baked.as_ptr() as usize, baked.len()).unwrap();
+        writeln!(
+            out,
+            "{ACME_MARK} STATIC {:x} {}",
+            baked.as_ptr() as usize,
+            baked.len()
+        )
+        .unwrap();
         writeln!(out, "{ACME_MARK} READY").unwrap();
         out.flush().unwrap();
     }
@@ -75,7 +81,12 @@ fn acme_dump() -> &'static AcmeDump {
         let dump = dir.join("acme.dmp");
         let token = format!("acme_live_{}", alnum(32));
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "acme_holder_process", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "acme_holder_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env_clear()
             .env(ACME_ENV, "1")
             .env("ACME_TOKEN", &token)
@@ -150,7 +161,10 @@ fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
 }
 
 fn findings(report: &Value) -> Vec<Value> {
-    report["files"][0]["findings"].as_array().cloned().unwrap_or_default()
+    report["files"][0]["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn of_rule<'a>(f: &'a [Value], rule: &str) -> Vec<&'a Value> {
@@ -203,7 +217,10 @@ fn custom_rule_finds_and_scrubs_a_planted_token_and_a_module_allowlist_keeps_the
     assert!(!contains(&scrubbed, a.token.as_bytes()));
     assert!(!contains(&scrubbed, &utf16le(&a.token)));
     assert!(!contains(&scrubbed, baked_token()), "no allowlist yet");
-    assert!(!run.stdout_text().contains(&a.token), "report leaks the token");
+    assert!(
+        !run.stdout_text().contains(&a.token),
+        "report leaks the token"
+    );
 
     // Allow the baked-in token by module (this test binary's image) and
     // the heap's UTF-16 copy by address range.
@@ -237,7 +254,9 @@ fn custom_rule_finds_and_scrubs_a_planted_token_and_a_module_allowlist_keeps_the
     let scrubbed = std::fs::read(&out2).unwrap();
     let baked: Vec<_> = acme
         .iter()
-        .filter(|x| x["action"] == "allowed" && x["allowed_by"].as_str().unwrap().contains("baked into"))
+        .filter(|x| {
+            x["action"] == "allowed" && x["allowed_by"].as_str().unwrap().contains("baked into")
+        })
         .collect();
     assert_eq!(baked.len(), 1, "{acme:#?}");
     assert!(baked[0]["allowed_by"]
@@ -251,8 +270,14 @@ fn custom_rule_finds_and_scrubs_a_planted_token_and_a_module_allowlist_keeps_the
         .collect();
     assert_eq!(by_address.len(), 1, "{acme:#?}");
     assert_eq!(by_address[0]["encoding"], "utf16le");
-    assert!(contains(&scrubbed, &utf16le(&a.token)), "allowed UTF-16 copy stays");
-    assert!(!contains(&scrubbed, a.token.as_bytes()), "the ASCII copies are still zeroed");
+    assert!(
+        contains(&scrubbed, &utf16le(&a.token)),
+        "allowed UTF-16 copy stays"
+    );
+    assert!(
+        !contains(&scrubbed, a.token.as_bytes()),
+        "the ASCII copies are still zeroed"
+    );
     for x in acme.iter().filter(|x| x["action"] == "allowed") {
         assert_eq!(&scrubbed[span(x)], &original[span(x)]);
     }
@@ -272,11 +297,25 @@ fn no_default_rules_and_no_rule_files_find_nothing() {
     ]);
     assert_eq!(run.code, Some(0), "{}", run.stderr_text());
     assert!(findings(&run.json()).is_empty());
-    let list = dumpscrub(["rules", "--no-config", "--no-default-rules", "--format", "json"]);
+    let list = dumpscrub([
+        "rules",
+        "--no-config",
+        "--no-default-rules",
+        "--format",
+        "json",
+    ]);
     assert_eq!(list.code, Some(0));
     assert_eq!(list.json()["rules"].as_array().unwrap().len(), 0);
     // With the built-ins, the same dump has findings.
-    let with = dumpscrub(["scan", "--no-config", "--no-key-detectors", PLANTED, "--report", "-", "-q"]);
+    let with = dumpscrub([
+        "scan",
+        "--no-config",
+        "--no-key-detectors",
+        PLANTED,
+        "--report",
+        "-",
+        "-q",
+    ]);
     assert_eq!(with.code, Some(1));
     assert!(findings(&with.json()).len() > 10);
 }
@@ -335,7 +374,10 @@ streams = ["LinuxEnviron"]
     }
     let aws = of_rule(&f, "aws-access-key-id");
     assert_eq!(aws.len(), 1);
-    assert_eq!(aws[0]["encoding"], "utf16le", "the regex saw the narrowed value");
+    assert_eq!(
+        aws[0]["encoding"], "utf16le",
+        "the regex saw the narrowed value"
+    );
     assert_eq!(allowed_by(aws[0]), format!("{cfg}:5 (by value)"));
     let bearer = of_rule(&f, "http-bearer-token");
     assert_eq!(allowed_by(bearer[0]), format!("{cfg}:9"));
@@ -358,9 +400,9 @@ streams = ["LinuxEnviron"]
     assert!(allowed.len() >= 3 + env.len() - 1, "{allowed:#?}");
     for x in &allowed {
         // Unless another, not allowed, finding covers the same bytes.
-        let covered = f
-            .iter()
-            .any(|y| y["action"] == "redacted" && span(y).start < span(x).end && span(x).start < span(y).end);
+        let covered = f.iter().any(|y| {
+            y["action"] == "redacted" && span(y).start < span(x).end && span(x).start < span(y).end
+        });
         if !covered {
             assert_eq!(&scrubbed[span(x)], &original[span(x)], "{x:#?}");
         }
@@ -378,7 +420,9 @@ streams = ["LinuxEnviron"]
     let s = scan.json()["summary"].clone();
     assert_eq!(
         s["actionable"].as_u64().unwrap() as usize,
-        f.iter().filter(|x| x["action"] != "allowed" && x["action"] != "reported").count()
+        f.iter()
+            .filter(|x| x["action"] != "allowed" && x["action"] != "reported")
+            .count()
     );
 }
 
@@ -402,10 +446,16 @@ fn gitleaks_default_config_loads_with_one_warning_and_its_rules_find_their_token
         .count();
     assert_eq!(total, 213);
     let err = list.stderr_text();
-    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("dumpscrub: warning:")).collect();
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("dumpscrub: warning:"))
+        .collect();
     assert_eq!(warnings.len(), 1, "{err}");
     let honoured = rules.len();
-    assert!(warnings[0].contains(&format!("{honoured} of {total} loaded, {} not honoured", total - honoured)));
+    assert!(warnings[0].contains(&format!(
+        "{honoured} of {total} loaded, {} not honoured",
+        total - honoured
+    )));
     assert_eq!(honoured, 208, "{err}");
     for id in [
         "freemius-secret-key",
@@ -414,23 +464,56 @@ fn gitleaks_default_config_loads_with_one_warning_and_its_rules_find_their_token
         "nuget-config-password",
         "pkcs12-file",
     ] {
-        assert!(err.contains(&format!("not honoured: {id} (line ")), "{id}: {err}");
+        assert!(
+            err.contains(&format!("not honoured: {id} (line ")),
+            "{id}: {err}"
+        );
     }
     println!("gitleaks default config: {honoured} of {total} rules loaded\n{err}");
 
     // A few of its rules, on values of their shape, ASCII and UTF-16LE.
     let bech32 = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    let upper = |n| support::random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", n);
     let samples: Vec<(&str, String)> = vec![
         (
             "age-secret-key",
-            format!("AGE-SECRET-KEY-1{}", support::random_from(&bech32.to_ascii_uppercase(), 58)),
+            format!(
+                "AGE-SECRET-KEY-1{}",
+                support::random_from(&bech32.to_ascii_uppercase(), 58)
+            ),
         ),
-        ("artifactory-api-key", format!("key AKCp{} end", alnum(69))),
-        ("clojars-api-token", format!("CLOJARS_{}", support::random_from(b"abcdefghijklmnopqrstuvwxyz0123456789", 60))),
-        ("anthropic-api-key", format!("ANTHROPIC_API_KEY=sk-ant-api03-{}AA\n", alnum(93))),
+        (
+            "doppler-api-token",
+            format!("DOPPLER_TOKEN=dp.pt.{}", alnum(43)),
+        ),
+        (
+            "pypi-upload-token",
+            format!("password = pypi-AgEIcHlwaS5vcmc{}\n", alnum(60)),
+        ),
+        (
+            "1password-secret-key",
+            format!(
+                "A3-{}-{}-{}-{}-{} ",
+                upper(6),
+                upper(11),
+                upper(5),
+                upper(5),
+                upper(5)
+            ),
+        ),
+        (
+            "clojars-api-token",
+            format!(
+                "CLOJARS_{}",
+                support::random_from(b"abcdefghijklmnopqrstuvwxyz0123456789", 60)
+            ),
+        ),
         (
             "adafruit-api-key",
-            format!("adafruit_key = \"{}\"\n", support::random_from(b"abcdefghijklmnopqrstuvwxyz0123456789", 32)),
+            format!(
+                "adafruit_key = \"{}\"\n",
+                support::random_from(b"abcdefghijklmnopqrstuvwxyz0123456789", 32)
+            ),
         ),
     ];
     let dir = scratch_dir("rules_config");
@@ -476,18 +559,20 @@ fn expect_error(dir: &Path, name: &str, body: &str, as_config: bool, line: usize
     let p = write(dir, name, body);
     let flag = if as_config { "--config" } else { "--rules" };
     let out = dir.join(format!("{name}.out.dmp"));
-    let run = dumpscrub([
-        "scrub",
-        "--no-config",
-        PLANTED,
-        "-o",
-        out.to_str().unwrap(),
-        "--report",
-        "-",
-    ]
-    .into_iter()
-    .filter(|a| !(as_config && *a == "--no-config"))
-    .chain([flag, p.to_str().unwrap()]));
+    let run = dumpscrub(
+        [
+            "scrub",
+            "--no-config",
+            PLANTED,
+            "-o",
+            out.to_str().unwrap(),
+            "--report",
+            "-",
+        ]
+        .into_iter()
+        .filter(|a| !(as_config && *a == "--no-config"))
+        .chain([flag, p.to_str().unwrap()]),
+    );
     let err = run.stderr_text();
     assert_eq!(run.code, Some(2), "{name}: {err}");
     assert!(
@@ -516,7 +601,14 @@ fn malformed_rule_and_config_files_exit_2_with_file_and_line() {
         5,
         "invalid regex",
     );
-    expect_error(&dir, "unknown.toml", &rule("colour = \"red\"\n"), false, 6, "unknown field `colour`");
+    expect_error(
+        &dir,
+        "unknown.toml",
+        &rule("colour = \"red\"\n"),
+        false,
+        6,
+        "unknown field `colour`",
+    );
     expect_error(
         &dir,
         "duplicate.toml",
@@ -533,7 +625,14 @@ fn malformed_rule_and_config_files_exit_2_with_file_and_line() {
         6,
         "counter-example is found",
     );
-    expect_error(&dir, "group.toml", &rule("secret_group = 2\n"), false, 6, "not a capture group");
+    expect_error(
+        &dir,
+        "group.toml",
+        &rule("secret_group = 2\n"),
+        false,
+        6,
+        "not a capture group",
+    );
     expect_error(
         &dir,
         "cfg-unknown.toml",
@@ -542,7 +641,14 @@ fn malformed_rule_and_config_files_exit_2_with_file_and_line() {
         2,
         "unknown field `threads`",
     );
-    expect_error(&dir, "cfg-policy.toml", "policy = \"strip-everything\"\n", true, 1, "unknown variant");
+    expect_error(
+        &dir,
+        "cfg-policy.toml",
+        "policy = \"strip-everything\"\n",
+        true,
+        1,
+        "unknown variant",
+    );
     expect_error(
         &dir,
         "cfg-allow.toml",
@@ -559,22 +665,45 @@ fn malformed_rule_and_config_files_exit_2_with_file_and_line() {
         3,
         "invalid regex",
     );
-    expect_error(&dir, "cfg-missing.toml", "\nrule_files = [\"no-such-file.toml\"]\n", true, 2, "no-such-file.toml");
+    expect_error(
+        &dir,
+        "cfg-missing.toml",
+        "\nrule_files = [\"no-such-file.toml\"]\n",
+        true,
+        2,
+        "no-such-file.toml",
+    );
 
     // `rules --check`: 1 for a failing example (each listed by line), 2
     // for a malformed file.
-    let bad = write(&dir, "check.toml", &rule("counter_examples = [\"acme_aaaa1111bbbb2222\"]\n"));
+    let bad = write(
+        &dir,
+        "check.toml",
+        &rule("counter_examples = [\"acme_aaaa1111bbbb2222\"]\n"),
+    );
     let run = dumpscrub(["rules", "--no-config", "--check", bad.to_str().unwrap()]);
     assert_eq!(run.code, Some(1), "{}", run.stderr_text());
-    assert!(run.stderr_text().contains(&format!("{}:6: rule acme: counter-example is found", bad.display())));
+    assert!(run.stderr_text().contains(&format!(
+        "{}:6: rule acme: counter-example is found",
+        bad.display()
+    )));
     let good = write(&dir, "check-good.toml", &rule(""));
     let run = dumpscrub(["rules", "--no-config", "--check", good.to_str().unwrap()]);
     assert_eq!(run.code, Some(0), "{}", run.stderr_text());
     assert!(run.stdout_text().contains("1 rules, 1 examples, 0 failed"));
-    let broken = write(&dir, "check-broken.toml", "[[rules]]\nid = \"x\"\nregex = 5\n");
+    let broken = write(
+        &dir,
+        "check-broken.toml",
+        "[[rules]]\nid = \"x\"\nregex = 5\n",
+    );
     let run = dumpscrub(["rules", "--no-config", "--check", broken.to_str().unwrap()]);
     assert_eq!(run.code, Some(2));
-    assert!(run.stderr_text().contains(&format!("{}:3: ", broken.display())), "{}", run.stderr_text());
+    assert!(
+        run.stderr_text()
+            .contains(&format!("{}:3: ", broken.display())),
+        "{}",
+        run.stderr_text()
+    );
 }
 
 #[test]
@@ -600,7 +729,12 @@ fn documented_config_loads_from_the_current_directory_and_cli_flags_override_it(
             .unwrap()
     };
     let out = run_in(&["rules", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let origin = |id: &str| {
         list["rules"]
@@ -610,28 +744,57 @@ fn documented_config_loads_from_the_current_directory_and_cli_flags_override_it(
             .find(|r| r["id"] == id)
             .map(|r| r["origin"].as_str().unwrap().to_string())
     };
-    assert!(origin("acme-deploy-key").unwrap().starts_with("dumpscrub.toml:"));
-    assert!(origin("acme-live-token").unwrap().contains("rules/acme.toml:"));
+    assert!(origin("acme-deploy-key")
+        .unwrap()
+        .starts_with("dumpscrub.toml:"));
+    assert!(origin("acme-live-token")
+        .unwrap()
+        .contains("rules/acme.toml:"));
     assert_eq!(origin("jwt").as_deref(), Some("built-in"));
     assert_eq!(list["allowlist"].as_array().unwrap().len(), 4);
 
     // The config's rules, key and known files are used by a scan.
     let scan = run_in(&["scan", planted.to_str().unwrap(), "--report", "-", "-q"]);
-    assert_eq!(scan.status.code(), Some(1), "{}", String::from_utf8_lossy(&scan.stderr));
+    assert_eq!(
+        scan.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&scan.stderr)
+    );
     let report: Value = serde_json::from_slice(&scan.stdout).unwrap();
-    assert_eq!(report["tool"]["rules"].as_u64().unwrap() as usize, list["rules"].as_array().unwrap().len());
+    assert_eq!(
+        report["tool"]["rules"].as_u64().unwrap() as usize,
+        list["rules"].as_array().unwrap().len()
+    );
     assert_eq!(report["fingerprints_keyed"], true);
 
     // --no-config ignores it; --min-confidence overrides its value.
     let out = run_in(&["rules", "--no-config", "--format", "json"]);
     let bare: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(bare["rules"].as_array().unwrap().iter().all(|r| r["origin"] == "built-in"));
-    let high = run_in(&["scan", planted.to_str().unwrap(), "--min-confidence", "low", "--report", "-", "-q"]);
+    assert!(bare["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["origin"] == "built-in"));
+    let high = run_in(&[
+        "scan",
+        planted.to_str().unwrap(),
+        "--min-confidence",
+        "low",
+        "--report",
+        "-",
+        "-q",
+    ]);
     let report: Value = serde_json::from_slice(&high.stdout).unwrap();
     assert!(findings(&report).iter().all(|f| f["action"] != "reported"));
 
     // The documented rule file passes its own check.
     let check = run_in(&["rules", "--no-config", "--check", "rules/acme.toml"]);
-    assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     assert!(String::from_utf8_lossy(&check.stdout).contains("2 rules, 6 examples, 0 failed"));
 }

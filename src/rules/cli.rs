@@ -39,7 +39,10 @@ pub fn list(set: &RuleSet, json: bool) -> String {
         return s;
     }
     let width = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
-    let mut s = format!("{:width$}  {:10}  {:24}  DESCRIPTION\n", "ID", "CONFIDENCE", "ORIGIN");
+    let mut s = format!(
+        "{:width$}  {:10}  {:24}  DESCRIPTION\n",
+        "ID", "CONFIDENCE", "ORIGIN"
+    );
     for r in &set.rules {
         let l = listed(r);
         s.push_str(&format!(
@@ -78,7 +81,12 @@ pub fn check(mut set: RuleSet, file: &Path) -> Result<CheckOutcome> {
             .rules
             .iter()
             .filter(|r| from_file(r))
-            .map(|r| (r.id.to_string(), r.true_examples.len() + r.false_examples.len()))
+            .map(|r| {
+                (
+                    r.id.to_string(),
+                    r.true_examples.len() + r.false_examples.len(),
+                )
+            })
             .collect(),
         failures,
         warnings: set.warnings,

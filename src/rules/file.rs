@@ -37,7 +37,11 @@ impl std::error::Error for LoadError {}
 /// 1-based line of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// A TOML or schema error, at the line its span starts on.
@@ -207,7 +211,10 @@ impl RuleSpec {
                 match g.into_inner() {
                     GroupSpec::Name(n) => {
                         if !regex.capture_names().any(|x| x == Some(n.as_str())) {
-                            return Err(at(span, format!("rule {id}: the regex has no group named {n:?}")));
+                            return Err(at(
+                                span,
+                                format!("rule {id}: the regex has no group named {n:?}"),
+                            ));
                         }
                         SecretGroup::Named(n)
                     }
@@ -232,7 +239,9 @@ impl RuleSpec {
             if kw.len() < 2 || !kw.bytes().all(|b| (0x20..0x7f).contains(&b)) {
                 return Err(at(
                     k.span(),
-                    format!("rule {id}: keyword {kw:?} must be at least 2 printable ASCII characters"),
+                    format!(
+                        "rule {id}: keyword {kw:?} must be at least 2 printable ASCII characters"
+                    ),
                 ));
             }
             anchors.push(Cow::Owned(kw.clone()));
@@ -260,7 +269,10 @@ impl RuleSpec {
         };
         let min_entropy = match self.entropy {
             Some(e) if !(0.0..=8.0).contains(&e.get_ref().bits) => {
-                return Err(at(e.span(), format!("rule {id}: entropy bits must be between 0 and 8")))
+                return Err(at(
+                    e.span(),
+                    format!("rule {id}: entropy bits must be between 0 and 8"),
+                ))
             }
             Some(e) => Some((e.get_ref().alphabet, e.get_ref().bits)),
             None => None,

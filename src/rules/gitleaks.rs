@@ -104,7 +104,7 @@ pub fn load(path: &Path, text: &str) -> Result<Loaded, LoadError> {
             });
         }
         seen.push((id.clone(), line));
-        match rule(path, text, &r, line) {
+        match rule(path, &r, line) {
             Ok(rule) => {
                 for a in r.allowlist.iter().chain(&r.allowlists) {
                     let rules = vec![id.clone()];
@@ -131,7 +131,9 @@ pub fn load(path: &Path, text: &str) -> Result<Loaded, LoadError> {
             notes.push("[extend] useDefault: gitleaks' own defaults are not bundled; dumpscrub's built-in rules serve instead (unless --no-default-rules)".into());
         }
         if x.path.is_some() || x.url.is_some() {
-            notes.push("[extend] path/url: not followed; pass that file with another --rules".into());
+            notes.push(
+                "[extend] path/url: not followed; pass that file with another --rules".into(),
+            );
         }
         if !x.disabled_rules.is_empty() {
             notes.push(format!(
@@ -161,8 +163,7 @@ pub fn load(path: &Path, text: &str) -> Result<Loaded, LoadError> {
 }
 
 /// The rule as dumpscrub runs it, or why it cannot be run.
-fn rule(path: &Path, text: &str, r: &GlRule, line: usize) -> Result<Rule, String> {
-    let _ = text;
+fn rule(path: &Path, r: &GlRule, line: usize) -> Result<Rule, String> {
     let Some(pattern) = &r.regex else {
         return Err("path-only rule: it matches file names, and a dump has none".into());
     };
@@ -221,14 +222,19 @@ fn rule(path: &Path, text: &str, r: &GlRule, line: usize) -> Result<Rule, String
                 k.to_ascii_uppercase(),
                 title,
             ] {
-                if v.len() >= 2 && v.bytes().all(|b| (0x20..0x7f).contains(&b)) && !anchors.contains(&v) {
+                if v.len() >= 2
+                    && v.bytes().all(|b| (0x20..0x7f).contains(&b))
+                    && !anchors.contains(&v)
+                {
                     anchors.push(v);
                 }
             }
         }
     }
     if anchors.is_empty() {
-        return Err("no keywords, and the regex has no literal prefix or suffix to anchor on".into());
+        return Err(
+            "no keywords, and the regex has no literal prefix or suffix to anchor on".into(),
+        );
     }
     let max_len = regex_syntax::ParserBuilder::new()
         .utf8(false)
@@ -282,15 +288,21 @@ fn allow(
         None => format!("global allowlist (line {line})"),
     };
     if and && (!g.paths.is_empty() || !g.commits.is_empty()) {
-        notes.push(format!("{what}: AND with paths/commits can never hold in a dump; ignored"));
+        notes.push(format!(
+            "{what}: AND with paths/commits can never hold in a dump; ignored"
+        ));
         return None;
     }
     if and && !g.regexes.is_empty() && !g.stopwords.is_empty() {
-        notes.push(format!("{what}: AND of regexes and stopwords is not supported; ignored"));
+        notes.push(format!(
+            "{what}: AND of regexes and stopwords is not supported; ignored"
+        ));
         return None;
     }
     if !g.paths.is_empty() || !g.commits.is_empty() {
-        notes.push(format!("{what}: paths/commits ignored (a dump has neither)"));
+        notes.push(format!(
+            "{what}: paths/commits ignored (a dump has neither)"
+        ));
     }
     if let Some(t) = g.regex_target.as_deref().filter(|t| *t != "secret") {
         notes.push(format!("{what}: regexTarget = {t:?} applied to the secret"));
@@ -309,7 +321,9 @@ fn allow(
         }
     }
     if bad > 0 {
-        notes.push(format!("{what}: {bad} regexes not accepted by Rust's regex crate; ignored"));
+        notes.push(format!(
+            "{what}: {bad} regexes not accepted by Rust's regex crate; ignored"
+        ));
     }
     if e.regexes.is_empty() && e.stopwords.is_empty() {
         return None;

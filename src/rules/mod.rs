@@ -22,9 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use builtin::BUILTIN_RULES;
 
 /// How sure a rule is that a match is a real secret.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     Low,
@@ -74,7 +72,10 @@ pub struct BuiltinRule {
 pub enum RuleOrigin {
     Builtin,
     /// A rule file (or the config file), and the line of the rule's `id`.
-    File { path: PathBuf, line: usize },
+    File {
+        path: PathBuf,
+        line: usize,
+    },
 }
 
 impl fmt::Display for RuleOrigin {

@@ -117,7 +117,11 @@ pub fn check_examples(
             encodings.push((Encoding::Utf16le, true));
         }
         let name = |(enc, mis): (Encoding, bool)| {
-            format!("{}{}", enc.as_str(), if mis { " at an odd offset" } else { "" })
+            format!(
+                "{}{}",
+                enc.as_str(),
+                if mis { " at an odd offset" } else { "" }
+            )
         };
         for ex in &r.true_examples {
             let missed: Vec<String> = encodings
