@@ -23,6 +23,9 @@ pub enum Action {
     /// Lies in structure (headers, descriptors, thread contexts) that must
     /// stay intact for the dump to stay readable: reported, not zeroed.
     KeptStructure,
+    /// Matched an allowlist entry (named in `allowed_by`): left in place,
+    /// reported so a reviewer sees the decision.
+    Allowed,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,6 +63,10 @@ pub struct Finding {
     /// A preview that never contains secret characters: the fixed prefix
     /// of the rule when the secret starts with it, else nothing.
     pub preview: String,
+    /// The allowlist entry that allowed this finding (`FILE:LINE`, and its
+    /// description), for `allowed` findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_by: Option<String>,
 }
 
 pub struct FindingContext<'a> {
@@ -135,6 +142,7 @@ fn key(ctx: &FindingContext<'_>, protected: &[(u64, u64)], k: &KeyMatch) -> Find
         form: Some(k.form.clone()),
         fingerprint: ctx.fingerprinter.fingerprint(bytes, k.encoding),
         preview: "…".to_string(),
+        allowed_by: None,
     }
 }
 
@@ -180,5 +188,6 @@ fn one(ctx: &FindingContext<'_>, protected: &[(u64, u64)], m: &RawMatch) -> Find
         form: None,
         fingerprint: ctx.fingerprinter.fingerprint(bytes, m.encoding),
         preview,
+        allowed_by: None,
     }
 }

@@ -7,6 +7,8 @@
 //! [`redact`]ion plan, and a [`report`] says what was done without ever
 //! repeating a secret. See `docs/architecture.md`.
 
+pub mod allowlist;
+pub mod config;
 pub mod detect;
 pub mod findings;
 pub mod fingerprint;
@@ -28,13 +30,14 @@ use anyhow::{bail, Context, Result};
 use memmap2::Mmap;
 use sha2::{Digest, Sha256};
 
+use allowlist::Allowlist;
 use detect::text::TextDetector;
 use findings::{Action, FindingContext};
 use fingerprint::Fingerprinter;
 use layout::Layout;
 use policy::Policy;
 use report::{Bytes, FileReport, FileSummary, Output, Stats, Status};
-use rules::{Confidence, BUILTIN_RULES};
+use rules::{Confidence, Rule, RuleOrigin};
 
 /// Options that change what is found and what is done with it.
 #[derive(Debug, Clone)]
@@ -55,6 +58,10 @@ pub struct Options {
     pub known_secrets: Vec<std::path::PathBuf>,
     /// What to remove beyond the findings (`docs/policies.md`).
     pub policy: Policy,
+    /// The text rules (built-in and from files; see `rules::set`).
+    pub rules: Vec<Rule>,
+    /// Known-harmless matches, reported as `allowed` and left in place.
+    pub allowlist: Allowlist,
 }
 
 impl Default for Options {
@@ -67,6 +74,8 @@ impl Default for Options {
             known_keys: Vec::new(),
             known_secrets: Vec::new(),
             policy: Policy::Detect,
+            rules: rules::builtin_rules(),
+            allowlist: Allowlist::default(),
         }
     }
 }
@@ -144,6 +153,16 @@ impl Engine {
             chunk.push(Box::new(detect::aes::AesDetector::new()));
             dump.push(Box::new(detect::bignum::BignumDetector::new()));
         }
+        let text = TextDetector::new(&options.rules)?;
+        // A rule file's examples must hold in the detector as built, with
+        // every other rule's anchors beside them; otherwise nothing is
+        // scanned with a rule set that does not do what it says.
+        let failures =
+            rules::set::check_examples(&text, &options.rules, |r| r.origin != RuleOrigin::Builtin);
+        if !failures.is_empty() {
+            let list: Vec<&str> = failures.iter().map(|f| f.message.as_str()).collect();
+            bail!("{}", list.join("\n"));
+        }
         let mut warnings = Vec::new();
         if !options.known_keys.is_empty() {
             let keys = known::load_known_keys(&options.known_keys)?;
@@ -157,11 +176,7 @@ impl Engine {
             )?));
         }
         Ok(Engine {
-            detectors: scan::Detectors {
-                text: TextDetector::new(BUILTIN_RULES)?,
-                chunk,
-                dump,
-            },
+            detectors: scan::Detectors { text, chunk, dump },
             fingerprinter,
             options,
             warnings,
@@ -235,7 +250,8 @@ impl Engine {
             min_confidence: self.options.min_confidence,
             writing: dest.is_some(),
         };
-        let findings = findings::build(&ctx, &result.matches, &result.keys);
+        let mut findings = findings::build(&ctx, &result.matches, &result.keys);
+        self.options.allowlist.apply(&mut findings, data, &layout);
         let plan = redact::plan(
             findings
                 .iter()

@@ -10,8 +10,10 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use dumpscrub::policy::Policy;
+use dumpscrub::allowlist::Allowlist;
+use dumpscrub::config::{self, Config};
 use dumpscrub::report::{self, FileReport, Report, Status};
-use dumpscrub::rules::Confidence;
+use dumpscrub::rules::{cli as rules_cli, Confidence};
 use dumpscrub::{Engine, FileError, Options};
 
 const EXIT_CLEAN: u8 = 0;
@@ -48,6 +50,45 @@ enum Command {
         Directories are walked recursively; files in them that are not crash dumps are\n\
         listed as skipped. Exit status: 0 nothing found, 1 secrets found, 2 error.")]
     Scan(ScanArgs),
+    /// List the active rules, or check a rule file and run its examples.
+    #[command(after_help = "Examples:\n  \
+        dumpscrub rules\n  \
+        dumpscrub rules --rules acme.toml --format json\n  \
+        dumpscrub rules --check acme.toml\n\n\
+        Rule files: docs/rules.md. Exit status: 0 ok, 1 an example failed (--check), 2 the\n\
+        configuration or rule file is malformed.")]
+    Rules(RulesArgs),
+}
+
+/// Where rules, allowlists and defaults come from (docs/config.md).
+#[derive(Args)]
+struct RuleSources {
+    /// Add the rules (and allowlists) of a rule file: dumpscrub's TOML
+    /// format or a gitleaks config (docs/rules.md). Repeatable.
+    #[arg(long = "rules", value_name = "FILE")]
+    rule_files: Vec<PathBuf>,
+    /// Start from no built-in text rules (only --rules and config rules).
+    #[arg(long)]
+    no_default_rules: bool,
+    /// Read the configuration from FILE instead of ./dumpscrub.toml.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    config: Option<PathBuf>,
+    /// Ignore ./dumpscrub.toml.
+    #[arg(long)]
+    no_config: bool,
+}
+
+#[derive(Args)]
+struct RulesArgs {
+    /// Validate FILE and run its examples through the detector (ASCII and
+    /// UTF-16LE): exit 1 if an example fails, 2 if the file is malformed.
+    #[arg(long, value_name = "FILE")]
+    check: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    format: ReportFormat,
+    #[command(flatten)]
+    sources: RuleSources,
 }
 
 #[derive(Args)]
@@ -93,9 +134,10 @@ struct Common {
     /// explicit way to scrub a file dumpscrub cannot parse.
     #[arg(long)]
     raw: bool,
-    /// Redact findings at or above this confidence; report the rest.
-    #[arg(long, value_enum, default_value_t = MinConfidence::Medium)]
-    min_confidence: MinConfidence,
+    /// Redact findings at or above this confidence; report the rest
+    /// [default: medium, or the config's min_confidence].
+    #[arg(long, value_enum)]
+    min_confidence: Option<MinConfidence>,
     /// File holding the key for finding fingerprints (keyed HMAC), so that
     /// short secrets cannot be guessed from a report. Also read from the
     /// DUMPSCRUB_FINGERPRINT_KEY environment variable.
@@ -128,6 +170,8 @@ struct Common {
     /// Do not print the one-line summary.
     #[arg(short, long)]
     quiet: bool,
+    #[command(flatten)]
+    sources: RuleSources,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -158,6 +202,7 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scrub(a) => scrub(a),
         Command::Scan(a) => scan(a),
+        Command::Rules(a) => rules_command(a),
     }
 }
 
@@ -171,10 +216,40 @@ fn engine(c: &Common) -> Result<Engine> {
             .build_global()
             .context("cannot start the worker threads")?;
     }
-    let fingerprint_key = match (
-        &c.fingerprint_key_file,
-        std::env::var_os("DUMPSCRUB_FINGERPRINT_KEY"),
-    ) {
+    let config = Config::discover(c.sources.config.as_deref(), c.sources.no_config)?;
+    let set = config::rule_set(
+        config.as_ref(),
+        c.sources.no_default_rules,
+        &c.sources.rule_files,
+    )?;
+    for w in &set.warnings {
+        eprintln!("dumpscrub: warning: {w}");
+    }
+    // Command-line values win over the config; lists add to it.
+    let key_file = c
+        .fingerprint_key_file
+        .clone()
+        .or_else(|| config.as_ref().and_then(|k| k.fingerprint_key_file.clone()));
+    let mut known_keys = config
+        .as_ref()
+        .map(|k| k.known_keys.clone())
+        .unwrap_or_default();
+    known_keys.extend(c.known_keys.iter().cloned());
+    let mut known_secrets = config
+        .as_ref()
+        .map(|k| k.known_secrets.clone())
+        .unwrap_or_default();
+    known_secrets.extend(c.known_secrets.iter().cloned());
+    let min_confidence = match c.min_confidence {
+        Some(MinConfidence::Low) => Confidence::Low,
+        Some(MinConfidence::Medium) => Confidence::Medium,
+        Some(MinConfidence::High) => Confidence::High,
+        None => config
+            .as_ref()
+            .and_then(|k| k.min_confidence)
+            .unwrap_or(Confidence::Medium),
+    };
+    let fingerprint_key = match (&key_file, std::env::var_os("DUMPSCRUB_FINGERPRINT_KEY")) {
         (Some(p), _) => {
             let k = std::fs::read(p)
                 .with_context(|| format!("{}: cannot read the fingerprint key", p.display()))?;
@@ -189,22 +264,60 @@ fn engine(c: &Common) -> Result<Engine> {
     };
     Engine::new(Options {
         raw: c.raw,
-        min_confidence: match c.min_confidence {
-            MinConfidence::Low => Confidence::Low,
-            MinConfidence::Medium => Confidence::Medium,
-            MinConfidence::High => Confidence::High,
-        },
+        min_confidence,
         fingerprint_key,
         key_detectors: !c.no_key_detectors,
-        known_keys: c.known_keys.clone(),
-        known_secrets: c.known_secrets.clone(),
-        policy: c.policy.unwrap_or_default(),
+        policy: c
+            .policy
+            .or_else(|| config.as_ref().and_then(|k| k.policy))
+            .unwrap_or_default(),
+        known_keys,
+        known_secrets,
+        rules: set.rules,
+        allowlist: Allowlist {
+            entries: set.allowlist,
+        },
     })
     .inspect(|e| {
         for w in e.warnings() {
             eprintln!("dumpscrub: warning: {w}");
         }
     })
+}
+
+fn rules_command(a: RulesArgs) -> Result<u8> {
+    let s = &a.sources;
+    let config = Config::discover(s.config.as_deref(), s.no_config)?;
+    let set = config::rule_set(config.as_ref(), s.no_default_rules, &s.rule_files)?;
+    let json = matches!(a.format, ReportFormat::Json);
+    let (body, code) = match &a.check {
+        None => {
+            for w in &set.warnings {
+                eprintln!("dumpscrub: warning: {w}");
+            }
+            (rules_cli::list(&set, json), EXIT_CLEAN)
+        }
+        Some(file) => {
+            let outcome = rules_cli::check(set, file)?;
+            for w in &outcome.warnings {
+                eprintln!("dumpscrub: warning: {w}");
+            }
+            for f in &outcome.failures {
+                eprintln!("dumpscrub: {}", f.message);
+            }
+            let code = if outcome.failures.is_empty() {
+                EXIT_CLEAN
+            } else {
+                EXIT_FINDINGS
+            };
+            (outcome.render(json), code)
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(body.as_bytes())
+        .and_then(|_| out.flush())
+        .context("cannot write to standard output")?;
+    Ok(code)
 }
 
 fn scrub(a: ScrubArgs) -> Result<u8> {

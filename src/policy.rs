@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::layout::{AddrSpan, Format, Layout, RangeKind};
 
 /// How much of the process a scrub keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Policy {
     /// Remove what the detectors recognise, nothing else.
     #[default]

@@ -12,21 +12,30 @@ use anyhow::{Context, Result};
 use regex::bytes::Regex;
 
 use super::{Encoding, RawMatch};
-use crate::rules::{passes_entropy, Rule};
+use crate::rules::{passes_entropy, Rule, SecretGroup};
 
 struct Pattern {
-    /// Indices of the rules that share this literal.
+    /// Indices of the rules this literal triggers: those that list it, and
+    /// those that list a literal it contains (see [`TextDetector::new`]).
     rules: Vec<u32>,
     encoding: Encoding,
     /// Length of the literal in characters.
     chars: usize,
-    literal: &'static str,
+    literal: String,
+}
+
+/// Which capture group of a match is the secret.
+#[derive(Clone, Copy)]
+enum Pick {
+    Whole,
+    Group(usize),
+    FirstNonEmpty,
 }
 
 struct Compiled {
     rule: Rule,
     regex: Regex,
-    secret_group: Option<usize>,
+    pick: Pick,
 }
 
 /// How anchor hits are found. Teddy (aho-corasick's SIMD packed searcher)
@@ -119,26 +128,55 @@ pub struct TextDetector {
 }
 
 impl TextDetector {
-    pub fn new(rules: &[Rule]) -> Result<Self> {
+    /// Compiles `rules` into one detector.
+    ///
+    /// Anchors are searched leftmost-first without overlaps, so where one
+    /// literal contains another, only one of them reports a hit at that
+    /// spot. Literals are therefore ordered longest first, and a literal's
+    /// hit also triggers the rules of every literal it contains: whichever
+    /// wins, every rule that should look there does. (Two literals that
+    /// overlap without one containing the other can still hide each other;
+    /// rule files should not rely on such pairs.)
+    pub fn new<R: Clone + Into<Rule>>(rules: &[R]) -> Result<Self> {
+        let rules: Vec<Rule> = rules.iter().cloned().map(Into::into).collect();
         let mut compiled = Vec::with_capacity(rules.len());
-        for rule in rules {
-            let regex = Regex::new(rule.regex)
+        for rule in &rules {
+            let regex = Regex::new(&rule.regex)
                 .with_context(|| format!("rule {}: invalid regex", rule.id))?;
-            let secret_group = regex.capture_names().position(|n| n == Some("secret"));
+            let pick = match &rule.secret_group {
+                SecretGroup::Default => regex
+                    .capture_names()
+                    .position(|n| n == Some("secret"))
+                    .map_or(Pick::Whole, Pick::Group),
+                SecretGroup::Named(name) => Pick::Group(
+                    regex
+                        .capture_names()
+                        .position(|n| n == Some(name.as_str()))
+                        .with_context(|| {
+                            format!("rule {}: the regex has no group named {name:?}", rule.id)
+                        })?,
+                ),
+                SecretGroup::Index(i) if *i < regex.captures_len() => Pick::Group(*i),
+                SecretGroup::Index(i) => anyhow::bail!(
+                    "rule {}: the regex has no capture group {i} (it has {})",
+                    rule.id,
+                    regex.captures_len() - 1
+                ),
+                SecretGroup::FirstNonEmpty => Pick::FirstNonEmpty,
+            };
             compiled.push(Compiled {
-                rule: *rule,
+                rule: rule.clone(),
                 regex,
-                secret_group,
+                pick,
             });
         }
 
-        // One pattern per distinct literal per encoding; a literal shared by
-        // several rules triggers all of them.
-        let mut literals: Vec<&'static str> = rules
+        let mut literals: Vec<&str> = rules
             .iter()
-            .flat_map(|r| r.anchors.iter().copied())
+            .flat_map(|r| r.anchors.iter().map(|a| a.as_ref()))
+            .filter(|a| !a.is_empty())
             .collect();
-        literals.sort_unstable();
+        literals.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         literals.dedup();
         let mut patterns = Vec::new();
         let mut needles: Vec<Vec<u8>> = Vec::new();
@@ -147,15 +185,22 @@ impl TextDetector {
                 let sharing: Vec<u32> = rules
                     .iter()
                     .enumerate()
-                    .filter(|(_, r)| r.anchors.contains(&literal))
+                    .filter(|(_, r)| match encoding {
+                        Encoding::Utf16le => r.utf16le,
+                        _ => r.ascii,
+                    })
+                    .filter(|(_, r)| r.anchors.iter().any(|a| literal.contains(a.as_ref())))
                     .map(|(i, _)| i as u32)
                     .collect();
+                if sharing.is_empty() {
+                    continue;
+                }
                 needles.push(encode(literal.as_bytes(), encoding));
                 patterns.push(Pattern {
                     rules: sharing,
                     encoding,
                     chars: literal.len(),
-                    literal,
+                    literal: literal.to_string(),
                 });
             }
         }
@@ -178,8 +223,8 @@ impl TextDetector {
         self.rules.len()
     }
 
-    pub fn anchor_literal(&self, anchor: u32) -> &'static str {
-        self.patterns[anchor as usize].literal
+    pub fn anchor_literal(&self, anchor: u32) -> &str {
+        &self.patterns[anchor as usize].literal
     }
 
     /// The longest span, in bytes, one match can cover: the overlap scan
@@ -377,8 +422,17 @@ fn confirm(c: &Compiled, window: &[u8], hs: usize, he: usize) -> Vec<(usize, usi
         if whole.end() <= hs || whole.start() >= he {
             continue;
         }
-        let secret = c.secret_group.and_then(|g| caps.get(g)).unwrap_or(whole);
-        if secret.is_empty() || !passes_entropy(&c.rule, secret.as_bytes()) {
+        let secret = match c.pick {
+            Pick::Whole => whole,
+            Pick::Group(g) => caps.get(g).unwrap_or(whole),
+            Pick::FirstNonEmpty => caps
+                .iter()
+                .skip(1)
+                .flatten()
+                .find(|m| !m.is_empty())
+                .unwrap_or(whole),
+        };
+        if secret.is_empty() || !passes_entropy(c.rule.min_entropy, secret.as_bytes()) {
             continue;
         }
         spans.push((secret.start(), secret.end()));

@@ -648,9 +648,9 @@ pub fn build(data: &[u8], path: &str) -> Result<Layout, LayoutError> {
     }
 
     cross_check_memory(&dump, data, &b.claims, path)?;
-    let (modules, stacks) = address_maps(&dump);
 
     let ranges = partition(data.len() as u64, &b.claims);
+    let (modules, stacks) = address_maps(&dump);
     Ok(Layout {
         format: Format::Minidump,
         file_size: data.len() as u64,
@@ -671,7 +671,7 @@ pub fn build(data: &[u8], path: &str) -> Result<Layout, LayoutError> {
 /// crate cannot read gives no spans: policies then treat that memory as
 /// neither code nor stack and remove it, the safe direction.
 fn address_maps(dump: &Minidump<'_, &[u8]>) -> (Vec<AddrSpan>, Vec<AddrSpan>) {
-    let modules = dump
+    let mut modules: Vec<AddrSpan> = dump
         .get_stream::<MinidumpModuleList>()
         .map(|list| {
             list.iter()
@@ -718,6 +718,10 @@ fn address_maps(dump: &Minidump<'_, &[u8]>) -> (Vec<AddrSpan>, Vec<AddrSpan>) {
             .map(|c| c.get_stack_pointer());
         sp_region(sp, format!("thread {}", e.raw.thread_id), &mut stacks);
     }
+    modules.retain(|m| m.len > 0);
+    stacks.retain(|s| s.len > 0);
+    modules.sort_by_key(|m| m.start);
+    stacks.sort_by_key(|s| s.start);
     (modules, stacks)
 }
 

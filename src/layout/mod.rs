@@ -201,6 +201,8 @@ pub fn build(data: &[u8], path: &str, raw: bool) -> Result<Option<Layout>, Layou
 pub fn pointer_size(data: &[u8], layout: &Layout) -> Option<usize> {
     match layout.format {
         Format::Minidump => minidump::pointer_size(data),
+        // The ELF builder accepts only 64-bit cores (x86-64, aarch64).
+        Format::ElfCore => Some(8),
         Format::Raw => None,
     }
 }

@@ -12,7 +12,7 @@
 //! Every regex starts with `(?-u)`: it runs on raw bytes, so classes must
 //! be ASCII and `\b` must be the ASCII word boundary.
 
-use super::{Alphabet, Confidence, Rule};
+use super::{Alphabet, BuiltinRule as Rule, Confidence};
 
 /// A PEM-style armoured block, from its BEGIN line through its END line.
 ///
@@ -1369,7 +1369,7 @@ pub static BUILTIN_RULES: &[Rule] = &[
 #[cfg(test)]
 mod tests {
     use super::BUILTIN_RULES;
-    use crate::rules::{passes_entropy, Rule};
+    use crate::rules::{passes_entropy, BuiltinRule as Rule};
     use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
     use regex::bytes::Regex;
 
@@ -1431,7 +1431,7 @@ mod tests {
                         continue;
                     }
                     let secret = caps.name("secret").unwrap_or(whole);
-                    if secret.is_empty() || !passes_entropy(rule, secret.as_bytes()) {
+                    if secret.is_empty() || !passes_entropy(rule.min_entropy, secret.as_bytes()) {
                         continue;
                     }
                     found.push(Found {

@@ -8,13 +8,21 @@
 //! encoding.
 
 mod builtin;
+pub mod cli;
+pub mod file;
+mod gitleaks;
+pub mod set;
 
-use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 pub use builtin::BUILTIN_RULES;
 
 /// How sure a rule is that a match is a real secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     Low,
@@ -34,7 +42,8 @@ impl Confidence {
 
 /// Which alphabet an entropy floor is measured against. Entropy of a random
 /// string depends on its alphabet, so one threshold cannot serve all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Alphabet {
     Hex,
     Base64,
@@ -42,30 +51,131 @@ pub enum Alphabet {
     Any,
 }
 
-/// A built-in text rule.
+/// A built-in text rule, as written in `builtin.rs`: all `'static`, so the
+/// built-in set costs nothing until it is turned into [`Rule`]s.
 #[derive(Debug, Clone, Copy)]
-pub struct Rule {
-    /// Stable identifier, used in reports and allowlists.
+pub struct BuiltinRule {
     pub id: &'static str,
     pub description: &'static str,
+    pub anchors: &'static [&'static str],
+    pub regex: &'static str,
+    pub max_len: usize,
+    pub min_entropy: Option<(Alphabet, f64)>,
+    pub confidence: Confidence,
+    pub true_examples: &'static [&'static str],
+    pub false_examples: &'static [&'static str],
+}
+
+/// Where a rule came from: shown by `dumpscrub rules` and used to point
+/// errors at the line that defined it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleOrigin {
+    Builtin,
+    /// A rule file (or the config file), and the line of the rule's `id`.
+    File {
+        path: PathBuf,
+        line: usize,
+    },
+}
+
+impl fmt::Display for RuleOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleOrigin::Builtin => f.write_str("built-in"),
+            RuleOrigin::File { path, line } => write!(f, "{}:{line}", path.display()),
+        }
+    }
+}
+
+/// Which part of a regex match is the secret to redact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretGroup {
+    /// The group named `secret` when the regex has one, else the whole match.
+    Default,
+    /// A named capture group.
+    Named(String),
+    /// A numbered capture group (1 is the first).
+    Index(usize),
+    /// The first capture group that matched something, else the whole
+    /// match: gitleaks' rule when `secretGroup` is not set.
+    FirstNonEmpty,
+}
+
+/// An example string and the line of the rule file it is written on (0 for
+/// built-ins).
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub text: Cow<'static, str>,
+    pub line: usize,
+}
+
+/// A text rule, built in or loaded from a file.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Stable identifier, used in reports and allowlists.
+    pub id: Cow<'static, str>,
+    pub description: Cow<'static, str>,
     /// Literal strings, at least one of which occurs in every match. Matched
     /// case-sensitively: list each spelling that occurs in practice (the
     /// automaton stays on its fast SIMD path only without case folding).
-    pub anchors: &'static [&'static str],
-    /// Confirming regex (Rust `regex` syntax, matched against bytes). A named
-    /// group `secret` selects the bytes to redact; without it, the whole
-    /// match is the secret.
-    pub regex: &'static str,
+    pub anchors: Vec<Cow<'static, str>>,
+    /// Confirming regex (Rust `regex` syntax, matched against bytes).
+    pub regex: Cow<'static, str>,
+    /// Which bytes of a match to redact.
+    pub secret_group: SecretGroup,
     /// Upper bound on the length of a match, in characters. Bounds the
     /// confirmation window and the overlap between scan chunks.
     pub max_len: usize,
     /// Minimum Shannon entropy (bits per character) of the secret, if any.
     pub min_entropy: Option<(Alphabet, f64)>,
     pub confidence: Confidence,
+    /// Encodings the rule is searched in.
+    pub ascii: bool,
+    pub utf16le: bool,
     /// Strings that must produce a finding of this rule.
-    pub true_examples: &'static [&'static str],
+    pub true_examples: Vec<Example>,
     /// Strings that must not produce a finding of this rule.
-    pub false_examples: &'static [&'static str],
+    pub false_examples: Vec<Example>,
+    pub origin: RuleOrigin,
+}
+
+impl From<&BuiltinRule> for Rule {
+    fn from(r: &BuiltinRule) -> Rule {
+        let examples = |list: &'static [&'static str]| {
+            list.iter()
+                .map(|&t| Example {
+                    text: Cow::Borrowed(t),
+                    line: 0,
+                })
+                .collect()
+        };
+        Rule {
+            id: Cow::Borrowed(r.id),
+            description: Cow::Borrowed(r.description),
+            anchors: r.anchors.iter().map(|&a| Cow::Borrowed(a)).collect(),
+            regex: Cow::Borrowed(r.regex),
+            secret_group: SecretGroup::Default,
+            max_len: r.max_len,
+            min_entropy: r.min_entropy,
+            confidence: r.confidence,
+            ascii: true,
+            utf16le: true,
+            true_examples: examples(r.true_examples),
+            false_examples: examples(r.false_examples),
+            origin: RuleOrigin::Builtin,
+        }
+    }
+}
+
+impl From<BuiltinRule> for Rule {
+    fn from(r: BuiltinRule) -> Rule {
+        Rule::from(&r)
+    }
+}
+
+/// The built-in rule set as [`Rule`]s.
+pub fn builtin_rules() -> Vec<Rule> {
+    BUILTIN_RULES.iter().map(Rule::from).collect()
 }
 
 /// Shannon entropy of `bytes` in bits per symbol.
@@ -90,8 +200,8 @@ pub fn shannon_entropy(bytes: &[u8]) -> f64 {
 
 /// Does `secret` pass the rule's entropy floor? The floor is scaled down for
 /// short strings, whose entropy is capped by log2(len) whatever the source.
-pub fn passes_entropy(rule: &Rule, secret: &[u8]) -> bool {
-    let Some((alphabet, floor)) = rule.min_entropy else {
+pub fn passes_entropy(min_entropy: Option<(Alphabet, f64)>, secret: &[u8]) -> bool {
+    let Some((alphabet, floor)) = min_entropy else {
         return true;
     };
     let in_alphabet = |b: u8| match alphabet {
