@@ -8,6 +8,7 @@
 //! encoding.
 
 mod builtin;
+pub mod version;
 
 use serde::Serialize;
 
