@@ -64,7 +64,12 @@ fn walk(root: &Path, skip: Option<(u64, u64)>, items: &mut Vec<Item>) {
     let walker = walkdir::WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| !(e.file_type().is_dir() && skip.is_some() && file_id(e.path()) == skip));
+        // Never the root itself: an output directory that is the input
+        // directory must be refused file by file, not walk as empty.
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_type().is_dir() && skip.is_some() && file_id(e.path()) == skip)
+        });
     for entry in walker {
         match entry {
             Ok(e) if e.file_type().is_file() => items.push(Item {
