@@ -216,7 +216,7 @@ fn batch_goes_on_past_a_bad_file() {
     );
     assert_eq!(run.code, Some(2), "{}", run.stderr_text());
     let lines = jsonl(&run);
-    let mut expected: Vec<String> = vec![
+    let mut expected: Vec<String> = [
         tree_dir.join("a/mini.dmp"),
         tree_dir.join("a/notes.txt"),
         tree_dir.join("b/planted.dmp"),

@@ -37,7 +37,8 @@ impl Bar {
             return;
         }
         if self.bar.get().is_none() && self.started.elapsed() >= SHOW_AFTER {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+                .with_elapsed(self.started.elapsed());
             let style = ProgressStyle::with_template(
                 "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
             )
