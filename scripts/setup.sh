@@ -16,6 +16,12 @@ command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v gcore >/dev/null 2>&1 || need_apt+=(gdb)
 command -v readelf >/dev/null 2>&1 || need_apt+=(binutils)
 command -v prlimit >/dev/null 2>&1 || need_apt+=(util-linux)
+# The compressed-dump tests compress and decompress with the real tools,
+# and check that the generated man page renders.
+command -v gzip >/dev/null 2>&1 || need_apt+=(gzip)
+command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
+command -v xz >/dev/null 2>&1 || need_apt+=(xz-utils)
+command -v man >/dev/null 2>&1 || need_apt+=(man-db)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -q

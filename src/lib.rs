@@ -8,6 +8,7 @@
 //! repeating a secret. See `docs/architecture.md`.
 
 pub mod allowlist;
+pub mod compress;
 pub mod config;
 pub mod detect;
 pub mod findings;
@@ -16,6 +17,7 @@ pub mod keys;
 pub mod known;
 pub mod layout;
 pub mod policy;
+pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod rules;
@@ -24,6 +26,7 @@ pub mod sweep;
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -62,6 +65,8 @@ pub struct Options {
     pub rules: Vec<Rule>,
     /// Known-harmless matches, reported as `allowed` and left in place.
     pub allowlist: Allowlist,
+    /// Bound on the inflated size of a compressed input.
+    pub max_decompressed_size: u64,
 }
 
 impl Default for Options {
@@ -76,6 +81,7 @@ impl Default for Options {
             policy: Policy::Detect,
             rules: rules::builtin_rules(),
             allowlist: Allowlist::default(),
+            max_decompressed_size: compress::DEFAULT_MAX_DECOMPRESSED,
         }
     }
 }
@@ -109,6 +115,7 @@ pub struct Engine {
     fingerprinter: Fingerprinter,
     options: Options,
     warnings: Vec<String>,
+    progress: Option<Arc<progress::Progress>>,
 }
 
 /// A mapped input file.
@@ -180,6 +187,7 @@ impl Engine {
             fingerprinter,
             options,
             warnings,
+            progress: None,
         })
     }
 
@@ -187,6 +195,11 @@ impl Engine {
     /// known-keys file); never secret values.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// Counts scanned bytes into `progress` from now on.
+    pub fn set_progress(&mut self, progress: Arc<progress::Progress>) {
+        self.progress = Some(progress);
     }
 
     pub fn rule_count(&self) -> usize {
@@ -229,15 +242,33 @@ impl Engine {
         path: &Path,
         dest: Option<&Path>,
     ) -> std::result::Result<FileReport, FileError> {
+        match compress::Compression::detect(path) {
+            Some(kind) => self.process_compressed(path, dest, kind),
+            None => self.process_plain(path, &path.display().to_string(), dest),
+        }
+    }
+
+    /// Processes an uncompressed dump; `name` is what the report and
+    /// messages call it (the input as given, even when `path` is its
+    /// inflated copy).
+    fn process_plain(
+        &self,
+        path: &Path,
+        name: &str,
+        dest: Option<&Path>,
+    ) -> std::result::Result<FileReport, FileError> {
         let started = Instant::now();
-        let display = path.display().to_string();
+        let display = name.to_string();
         let input = Input::open(path)?;
         let data = input.bytes();
         let layout = self.layout(data, &display)?;
 
         let (sha256, mut result) = rayon::join(
             || hex(&Sha256::digest(data)),
-            || scan::scan(data, &layout, &self.detectors),
+            || {
+                let done = self.progress.as_deref().map(|p| &p.done);
+                scan::scan_with_progress(data, &layout, &self.detectors, done)
+            },
         );
         let swept = sweep::sweep(data, &layout, &result.keys, &self.fingerprinter);
         result.keys.extend(swept);
@@ -315,6 +346,8 @@ impl Engine {
             status: Status::Ok,
             error: None,
             format: Some(layout.format),
+            compression: None,
+            decompressed: None,
             size: Some(size),
             sha256: Some(sha256),
             output,

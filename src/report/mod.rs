@@ -3,12 +3,14 @@
 //! Nothing in it is a secret value: findings carry fingerprints and
 //! previews built only from rule literals.
 
+pub mod jsonl;
 pub mod text;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::compress::Compression;
 use crate::findings::{Action, Finding};
 use crate::layout::{ByteCounts, Format};
 use crate::policy::PolicyCounts;
@@ -32,6 +34,8 @@ pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
     pub rules: usize,
+    /// Short hash of the built-in rules' ids and regexes.
+    pub rules_version: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +57,12 @@ pub struct FileReport {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<Format>,
+    /// The input's compression; `format` is then the dump inside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
+    /// The dump inside a compressed input (offsets refer to it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decompressed: Option<Decompressed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,6 +78,12 @@ pub struct FileReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyCounts>,
     pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Decompressed {
+    pub size: u64,
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +192,7 @@ impl Report {
                 name: "dumpscrub",
                 version: env!("CARGO_PKG_VERSION"),
                 rules,
+                rules_version: crate::rules::version::builtin_rules_version(),
             },
             command,
             fingerprints_keyed,
@@ -198,6 +215,8 @@ impl FileReport {
             status,
             error: Some(message),
             format: None,
+            compression: None,
+            decompressed: None,
             size: None,
             sha256: None,
             output: None,

@@ -20,6 +20,10 @@ pub fn render(report: &Report) -> String {
         }
         let _ = write!(out, "{}", f.path);
         let format = f.format.map(|x| x.as_str()).unwrap_or("?");
+        let format = match f.compression {
+            Some(c) => format!("{format} in {}", c.as_str()),
+            None => format.to_string(),
+        };
         let _ = writeln!(
             out,
             " ({format}, {} bytes): {} findings, {} bytes redacted",

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod file;
 mod gitleaks;
 pub mod set;
+pub mod version;
 
 use std::borrow::Cow;
 use std::fmt;

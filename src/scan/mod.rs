@@ -5,6 +5,8 @@
 
 pub mod plan;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rayon::prelude::*;
 
 use crate::detect::text::TextDetector;
@@ -35,6 +37,17 @@ pub struct ScanResult {
 }
 
 pub fn scan(data: &[u8], layout: &Layout, detectors: &Detectors) -> ScanResult {
+    scan_with_progress(data, layout, detectors, None)
+}
+
+/// [`scan`], adding each chunk's owned bytes to `progress` as it finishes
+/// (for a progress bar; the count never affects the result).
+pub fn scan_with_progress(
+    data: &[u8],
+    layout: &Layout,
+    detectors: &Detectors,
+    progress: Option<&AtomicU64>,
+) -> ScanResult {
     let segments = plan::segments(layout);
     let chunks = plan::chunks(&segments, plan::CHUNK_SIZE, detectors.overlap());
     let per_chunk: Vec<(Vec<RawMatch>, Vec<KeyMatch>)> = chunks
@@ -53,6 +66,9 @@ pub fn scan(data: &[u8], layout: &Layout, detectors: &Detectors) -> ScanResult {
                 .unwrap_or(0);
             for d in &detectors.chunk {
                 d.scan_phased(buf, c.read_start, own.clone(), phase, &mut keys);
+            }
+            if let Some(p) = progress {
+                p.fetch_add(c.own_end - c.own_start, Ordering::Relaxed);
             }
             (text, keys)
         })
