@@ -124,6 +124,8 @@ struct Common {
 enum ReportFormat {
     Json,
     Text,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -323,6 +325,7 @@ fn emit(report: &Report, c: &Common) -> Result<()> {
     let body = match c.format {
         ReportFormat::Json => report.to_json(),
         ReportFormat::Text => report::text::render(report),
+        ReportFormat::Sarif => report::sarif::render(report),
     };
     if target.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();

@@ -3,6 +3,7 @@
 //! Nothing in it is a secret value: findings carry fingerprints and
 //! previews built only from rule literals.
 
+pub mod sarif;
 pub mod text;
 
 use std::collections::BTreeMap;
