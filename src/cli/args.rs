@@ -242,6 +242,8 @@ pub enum ReportFormat {
     Json,
     Jsonl,
     Text,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -435,7 +435,8 @@ fn batch_run(mode: Mode, inputs: &Inputs, c: &Common) -> Result<u8> {
             );
             let body = match c.format {
                 ReportFormat::Text => report::text::render(&r),
-                _ => r.to_json(),
+                ReportFormat::Sarif => report::sarif::render(&r),
+                ReportFormat::Json | ReportFormat::Jsonl => r.to_json(),
             };
             let mut sink = Sink::open(target)?;
             sink.write(&body)?;

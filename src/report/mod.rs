@@ -4,6 +4,7 @@
 //! previews built only from rule literals.
 
 pub mod jsonl;
+pub mod sarif;
 pub mod text;
 
 use std::collections::BTreeMap;
