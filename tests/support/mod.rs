@@ -43,6 +43,8 @@ use sha2::{Digest, Sha256};
 
 /// Private-key material: the key holder process and key layouts.
 pub mod keys;
+/// Big and many-part dumps grown from a real one.
+pub mod grow;
 
 /// Environment variable that turns `secret_holder_process` into the holder.
 pub const HOLDER_ENV: &str = "DUMPSCRUB_SECRET_HOLDER";
