@@ -167,7 +167,10 @@ fn setup() -> Setup {
     assert_eq!(run.code, Some(0), "{}", run.stderr_text());
     let reference_sha = sha256_file(&reference);
     assert_ne!(reference_sha, input_sha, "the scrub redacted nothing");
-    eprintln!("uninterrupted scrub of {} bytes: {full:?}", std::fs::metadata(&input).unwrap().len());
+    eprintln!(
+        "uninterrupted scrub of {} bytes: {full:?}",
+        std::fs::metadata(&input).unwrap().len()
+    );
     Setup {
         _dir: dir,
         root,
@@ -188,13 +191,22 @@ fn a_killed_scrub_leaves_the_input_intact_and_no_partial_output() {
     for after in kill_points(s.full) {
         let _ = std::fs::remove_file(&out);
         if kill_at(
-            &["scrub".as_ref(), s.input.as_os_str(), "-o".as_ref(), out.as_os_str()],
+            &[
+                "scrub".as_ref(),
+                s.input.as_os_str(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ],
             &out_dir,
             after,
         ) {
             killed += 1;
         }
-        assert_eq!(sha256_file(&s.input), s.input_sha, "input changed (kill after {after:?})");
+        assert_eq!(
+            sha256_file(&s.input),
+            s.input_sha,
+            "input changed (kill after {after:?})"
+        );
         if out.exists() {
             complete += 1;
             assert_eq!(
@@ -205,9 +217,14 @@ fn a_killed_scrub_leaves_the_input_intact_and_no_partial_output() {
         }
         stale += sweep_temporaries(&out_dir, &[&out]);
     }
-    eprintln!("-o: {killed} killed mid-run, {complete} complete outputs, {stale} stale temporaries");
+    eprintln!(
+        "-o: {killed} killed mid-run, {complete} complete outputs, {stale} stale temporaries"
+    );
     assert!(killed > 0, "no kill landed during a run");
-    assert!(stale > 0, "no kill landed while the output was being written");
+    assert!(
+        stale > 0,
+        "no kill landed while the output was being written"
+    );
 }
 
 #[test]
@@ -230,14 +247,20 @@ fn a_killed_in_place_scrub_leaves_the_original_or_the_complete_copy() {
         if sha == s.input_sha {
             original += 1;
         } else {
-            assert_eq!(sha, s.reference_sha, "damaged file after a kill at {after:?}");
+            assert_eq!(
+                sha, s.reference_sha,
+                "damaged file after a kill at {after:?}"
+            );
             scrubbed += 1;
         }
         stale += sweep_temporaries(&work_dir, &[&target]);
     }
     eprintln!("--in-place: {killed} killed, {original} original, {scrubbed} scrubbed, {stale} stale temporaries");
     assert!(killed > 0, "no kill landed during a run");
-    assert!(stale > 0, "no kill landed while the output was being written");
+    assert!(
+        stale > 0,
+        "no kill landed while the output was being written"
+    );
 }
 
 /// Mounts a tmpfs of `size` at `at` for the guard's lifetime, when the
@@ -313,12 +336,21 @@ fn a_read_only_destination_fails_cleanly() {
         None
     };
     let out = ro.join("out.dmp");
-    let run = dumpscrub(["scrub".as_ref(), input.as_os_str(), "-o".as_ref(), out.as_os_str()]);
+    let run = dumpscrub([
+        "scrub".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
     assert_refused(&run, &ro, "cannot create a temporary file");
     assert_eq!(listing(&ro), vec!["in-place.dmp".to_string()]);
     assert_eq!(sha256_file(&input), sha);
     let in_place = ro.join("in-place.dmp");
-    let run = dumpscrub(["scrub".as_ref(), in_place.as_os_str(), "--in-place".as_ref()]);
+    let run = dumpscrub([
+        "scrub".as_ref(),
+        in_place.as_os_str(),
+        "--in-place".as_ref(),
+    ]);
     assert_refused(&run, &ro, "cannot create a temporary file");
     assert_eq!(listing(&ro), vec!["in-place.dmp".to_string()]);
     assert_eq!(std::fs::read(&in_place).unwrap(), fixture());
@@ -336,7 +368,9 @@ fn two_mib_input(dir: &Path) -> PathBuf {
 #[test]
 fn a_full_file_system_fails_cleanly() {
     if !is_root() {
-        eprintln!("not root: the tmpfs part is skipped; the file-size limit test covers the error path");
+        eprintln!(
+            "not root: the tmpfs part is skipped; the file-size limit test covers the error path"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -345,7 +379,12 @@ fn a_full_file_system_fails_cleanly() {
     let full = dir.path().join("full");
     let _mount = Mount::tmpfs(&full, "size=1m").expect("root can mount a tmpfs");
     let out = full.join("out.dmp");
-    let run = dumpscrub(["scrub".as_ref(), input.as_os_str(), "-o".as_ref(), out.as_os_str()]);
+    let run = dumpscrub([
+        "scrub".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
     assert_refused(&run, &out, "No space left on device");
     assert!(listing(&full).is_empty(), "{:?}", listing(&full));
     assert_eq!(sha256_file(&input), sha);
@@ -363,7 +402,12 @@ fn a_file_size_limit_fails_cleanly() {
     std::fs::create_dir(&out_dir).unwrap();
     let out = out_dir.join("out.dmp");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dumpscrub"));
-    cmd.args(["scrub".as_ref(), input.as_os_str(), "-o".as_ref(), out.as_os_str()]);
+    cmd.args([
+        "scrub".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
     // SAFETY: between fork and exec only async-signal-safe calls
     // (signal, setrlimit) are made.
     unsafe {

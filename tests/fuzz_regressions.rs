@@ -20,7 +20,7 @@ fn inputs(target: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.is_file() && !p.extension().is_some_and(|e| e == "md"))
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"))
         .collect();
     v.sort();
     v
@@ -44,7 +44,10 @@ fn regression_directories_name_known_targets() {
 
 #[test]
 fn layout_regressions_do_not_panic() {
-    for p in inputs("minidump_layout").into_iter().chain(inputs("pipeline")) {
+    for p in inputs("minidump_layout")
+        .into_iter()
+        .chain(inputs("pipeline"))
+    {
         let data = std::fs::read(&p).unwrap();
         let name = p.display().to_string();
         if let Ok(Some(l)) = layout::build(&data, &name, false) {
@@ -71,7 +74,10 @@ fn detector_regressions_do_not_panic() {
 #[test]
 fn pipeline_regressions_exit_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    for p in inputs("pipeline").into_iter().chain(inputs("minidump_layout")) {
+    for p in inputs("pipeline")
+        .into_iter()
+        .chain(inputs("minidump_layout"))
+    {
         let data = std::fs::read(&p).unwrap();
         let input = dir.path().join("in.dmp");
         std::fs::write(&input, &data).unwrap();
@@ -103,7 +109,11 @@ fn pipeline_regressions_exit_cleanly() {
                 }
                 other => panic!("{what}: exit {other:?}: {}", run.stderr_text()),
             }
-            assert_eq!(std::fs::read(&input).unwrap(), data, "{what}: input changed");
+            assert_eq!(
+                std::fs::read(&input).unwrap(),
+                data,
+                "{what}: input changed"
+            );
             let _ = std::fs::remove_file(&out);
         }
     }

@@ -76,29 +76,51 @@ fn memory64_variants(label: &str, base: &[u8], out: &mut Vec<(String, Vec<u8>)>)
         f(&mut v);
         out.push((format!("{label}: {name}"), v));
     };
-    for b in [len, len + 1, len + 4096, u32::MAX as u64 + 1, u64::MAX - 1, u64::MAX] {
-        push(format!("Memory64 base RVA {b:#x}"), &|v| put_u64(v, rva + 8, b));
+    for b in [
+        len,
+        len + 1,
+        len + 4096,
+        u32::MAX as u64 + 1,
+        u64::MAX - 1,
+        u64::MAX,
+    ] {
+        push(format!("Memory64 base RVA {b:#x}"), &|v| {
+            put_u64(v, rva + 8, b)
+        });
     }
-    push("Memory64 base RVA inside the header".into(), &|v| put_u64(v, rva + 8, 0));
+    push("Memory64 base RVA inside the header".into(), &|v| {
+        put_u64(v, rva + 8, 0)
+    });
     push("Memory64 base RVA on its own descriptors".into(), &|v| {
         put_u64(v, rva + 8, rva as u64)
     });
-    for c in [0, n as u64 + 1, u32::MAX as u64, u32::MAX as u64 + 1, u64::MAX] {
+    for c in [
+        0,
+        n as u64 + 1,
+        u32::MAX as u64,
+        u32::MAX as u64 + 1,
+        u64::MAX,
+    ] {
         push(format!("Memory64 count {c:#x}"), &|v| put_u64(v, rva, c));
     }
     for i in 0..n.min(4) {
         let d = rva + 16 + 16 * i;
         for sz in [0, len, len + 1, u32::MAX as u64, u64::MAX - 4095, u64::MAX] {
-            push(format!("Memory64 region {i} size {sz:#x}"), &|v| put_u64(v, d + 8, sz));
+            push(format!("Memory64 region {i} size {sz:#x}"), &|v| {
+                put_u64(v, d + 8, sz)
+            });
         }
         push(format!("Memory64 region {i} address u64::MAX"), &|v| {
             put_u64(v, d, u64::MAX)
         });
         if i + 1 < n {
-            push(format!("Memory64 regions {i} and {} duplicated", i + 1), &|v| {
-                let copy = v[d..d + 16].to_vec();
-                v[d + 16..d + 32].copy_from_slice(&copy);
-            });
+            push(
+                format!("Memory64 regions {i} and {} duplicated", i + 1),
+                &|v| {
+                    let copy = v[d..d + 16].to_vec();
+                    v[d + 16..d + 32].copy_from_slice(&copy);
+                },
+            );
         }
     }
     let _ = size;
@@ -208,7 +230,11 @@ fn variants() -> Vec<(String, Vec<u8>)> {
         }
         if t == 4 && size >= 4 + 108 {
             let m = rva + 4;
-            for (field, at) in [("name", m + 20), ("CodeView record", m + 80), ("misc record", m + 88)] {
+            for (field, at) in [
+                ("name", m + 20),
+                ("CodeView record", m + 80),
+                ("misc record", m + 88),
+            ] {
                 let mut v = base.clone();
                 put_u32(&mut v, at, u32::MAX - 3);
                 out.push((format!("module 0 {field} rva near 2^32"), v));
@@ -237,7 +263,14 @@ fn variants() -> Vec<(String, Vec<u8>)> {
         put_u32(&mut v, 8, count);
         out.push((format!("stream count {count:#x}"), v));
     }
-    for at in [base.len() as u32 - 4, base.len() as u32, base.len() as u32 + 12, u32::MAX, 0, 4] {
+    for at in [
+        base.len() as u32 - 4,
+        base.len() as u32,
+        base.len() as u32 + 12,
+        u32::MAX,
+        0,
+        4,
+    ] {
         let mut v = base.clone();
         put_u32(&mut v, 12, at);
         out.push((format!("directory at {at:#x}"), v));
@@ -251,7 +284,10 @@ fn variants() -> Vec<(String, Vec<u8>)> {
             out.push((format!("grown: cut at {cut:#x}"), grown[..cut].to_vec()));
         }
     }
-    out.push(("grown: cut in the last region".into(), grown[..grown.len() - 100].to_vec()));
+    out.push((
+        "grown: cut in the last region".into(),
+        grown[..grown.len() - 100].to_vec(),
+    ));
     out.push(("grown: intact".into(), grown));
     let public = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -397,7 +433,10 @@ fn through_the_binary(stride: usize) {
         match run.code {
             Some(0) => {
                 ok += 1;
-                assert_eq!(std::fs::metadata(&output).unwrap().len(), bytes.len() as u64);
+                assert_eq!(
+                    std::fs::metadata(&output).unwrap().len(),
+                    bytes.len() as u64
+                );
             }
             Some(2) => {
                 refused += 1;
@@ -408,7 +447,11 @@ fn through_the_binary(stride: usize) {
             }
             other => panic!("{name}: exit {other:?}: {}", run.stderr_text()),
         }
-        assert_eq!(&std::fs::read(&input).unwrap(), bytes, "{name}: input changed");
+        assert_eq!(
+            &std::fs::read(&input).unwrap(),
+            bytes,
+            "{name}: input changed"
+        );
         assert_no_temporaries(dir.path());
         std::fs::remove_file(&input).unwrap();
         let _ = std::fs::remove_file(&output);
@@ -421,6 +464,12 @@ fn through_the_binary(stride: usize) {
         assert_eq!(libc::getrusage(libc::RUSAGE_CHILDREN, &mut u), 0);
         u.ru_maxrss as u64
     };
-    eprintln!("{ok} scrubbed, {refused} refused, peak child RSS {} MiB", peak_kib / 1024);
-    assert!(peak_kib > 0 && peak_kib < 512 * 1024, "peak RSS {peak_kib} KiB");
+    eprintln!(
+        "{ok} scrubbed, {refused} refused, peak child RSS {} MiB",
+        peak_kib / 1024
+    );
+    assert!(
+        peak_kib > 0 && peak_kib < 512 * 1024,
+        "peak RSS {peak_kib} KiB"
+    );
 }

@@ -46,8 +46,16 @@ fn a_dump_with_100_000_memory_regions_is_scrubbed() {
     // the per-region cost is what is measured here), 256 bytes where a
     // token is planted.
     let plants = [(0usize, 8u64), (49_999, 100), (99_999, 200)];
-    let size = |i: u64| if plants.iter().any(|p| p.0 as u64 == i) { 256 } else { 16 };
-    let regions: Vec<(u64, u64)> = (0..n).map(|i| (0x7f00_0000_0000 + i * 0x1000, size(i))).collect();
+    let size = |i: u64| {
+        if plants.iter().any(|p| p.0 as u64 == i) {
+            256
+        } else {
+            16
+        }
+    };
+    let regions: Vec<(u64, u64)> = (0..n)
+        .map(|i| (0x7f00_0000_0000 + i * 0x1000, size(i)))
+        .collect();
     let g = grow(&fixture(), &[], &regions, &input);
     let tokens: Vec<String> = plants.iter().map(|_| token()).collect();
     for (&(i, at), t) in plants.iter().zip(&tokens) {
@@ -71,13 +79,18 @@ fn a_dump_with_100_000_memory_regions_is_scrubbed() {
     let scrubbed = std::fs::read(&out).unwrap();
     assert_eq!(scrubbed.len() as u64, g.len);
     for t in &tokens {
-        assert!(!contains(&scrubbed, t.as_bytes()), "a planted token survived");
+        assert!(
+            !contains(&scrubbed, t.as_bytes()),
+            "a planted token survived"
+        );
     }
     // The copy still lists every region at the same address.
     let dump = minidump::Minidump::read_path(&out).unwrap();
     let list: minidump::MinidumpMemory64List = dump.get_stream().unwrap();
     assert_eq!(list.iter().count() as u64, n);
-    let last = list.memory_at_address(0x7f00_0000_0000 + (n - 1) * 0x1000).unwrap();
+    let last = list
+        .memory_at_address(0x7f00_0000_0000 + (n - 1) * 0x1000)
+        .unwrap();
     assert_eq!(last.size, 256);
     let first_small = list.memory_at_address(0x7f00_0000_1000).unwrap();
     assert_eq!(first_small.size, 16);
@@ -125,7 +138,10 @@ fn a_dump_with_10_000_streams_is_scrubbed() {
     assert!(contains(&scrubbed, b"note 9999: nothing to see here"));
     let f = &report["files"][0]["findings"];
     assert!(
-        f.as_array().unwrap().iter().any(|f| f["stream_type"] == 0x6400_0000u32 + 7_777),
+        f.as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["stream_type"] == 0x6400_0000u32 + 7_777),
         "the planted token is reported in its stream"
     );
 }
@@ -163,7 +179,12 @@ fn run_sampling_rss(args: &[&std::ffi::OsStr]) -> (Option<i32>, Vec<u8>, u64, Du
         }
         std::thread::sleep(Duration::from_millis(2));
     };
-    (status.code(), reader.join().unwrap(), peak, started.elapsed())
+    (
+        status.code(),
+        reader.join().unwrap(),
+        peak,
+        started.elapsed(),
+    )
 }
 
 fn scan_big(dir: &Path, gib: u64) -> (u64, Duration) {
@@ -171,7 +192,9 @@ fn scan_big(dir: &Path, gib: u64) -> (u64, Duration) {
     // 64 MiB regions, like the heap mappings of a big process.
     let size = 64u64 << 20;
     let n = (gib << 30) / size;
-    let regions: Vec<(u64, u64)> = (0..n).map(|i| (0x5500_0000_0000 + i * 2 * size, size)).collect();
+    let regions: Vec<(u64, u64)> = (0..n)
+        .map(|i| (0x5500_0000_0000 + i * 2 * size, size))
+        .collect();
     let g = grow(&fixture(), &[], &regions, &input);
     assert!(g.len >= gib << 30);
     let plants = [0, n as usize / 2, n as usize - 1];

@@ -37,7 +37,10 @@ fn forms() -> &'static Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
         for s in &fixture().secrets {
             let v = s.value.as_bytes();
-            assert!(v.len() >= 12, "planted values are long enough to search for");
+            assert!(
+                v.len() >= 12,
+                "planted values are long enough to search for"
+            );
             let name = |form: &str| format!("planted {} secret as {form}", s.rule);
             // Any 12-character piece, so that a truncated preview counts.
             for w in v.windows(12) {
@@ -51,7 +54,10 @@ fn forms() -> &'static Vec<(String, Vec<u8>)> {
             for k in 0..3 {
                 let groups = (v.len() - k) / 3;
                 let part = &v[k..k + 3 * groups];
-                out.push((name(&format!("base64 (offset {k})")), b64.encode(part).into_bytes()));
+                out.push((
+                    name(&format!("base64 (offset {k})")),
+                    b64.encode(part).into_bytes(),
+                ));
             }
         }
         out
@@ -60,10 +66,7 @@ fn forms() -> &'static Vec<(String, Vec<u8>)> {
 
 fn assert_no_secret(what: &str, text: &[u8]) {
     for (name, needle) in forms() {
-        assert!(
-            !support::contains(text, needle),
-            "{what} contains a {name}"
-        );
+        assert!(!support::contains(text, needle), "{what} contains a {name}");
     }
 }
 
@@ -101,16 +104,75 @@ fn reports_and_messages_of_successful_runs_hold_no_secret() {
     let text_report = d.join("report.txt");
     let dump = fx.dump.as_os_str();
     let runs: Vec<(&str, Vec<&std::ffi::OsStr>)> = vec![
-        ("scrub json", vec!["scrub".as_ref(), dump, "-o".as_ref(), out.as_os_str(), "--report".as_ref(), "-".as_ref()]),
-        ("scrub text", vec!["scrub".as_ref(), dump, "-o".as_ref(), out.as_os_str(), "--report".as_ref(), "-".as_ref(), "--format".as_ref(), "text".as_ref()]),
-        ("scrub report file", vec!["scrub".as_ref(), dump, "-o".as_ref(), out.as_os_str(), "--report".as_ref(), report.as_os_str()]),
-        ("scan json", vec!["scan".as_ref(), dump, "--report".as_ref(), "-".as_ref(), "--min-confidence".as_ref(), "low".as_ref()]),
-        ("scan text file", vec!["scan".as_ref(), dump, "--report".as_ref(), text_report.as_os_str(), "--format".as_ref(), "text".as_ref()]),
+        (
+            "scrub json",
+            vec![
+                "scrub".as_ref(),
+                dump,
+                "-o".as_ref(),
+                out.as_os_str(),
+                "--report".as_ref(),
+                "-".as_ref(),
+            ],
+        ),
+        (
+            "scrub text",
+            vec![
+                "scrub".as_ref(),
+                dump,
+                "-o".as_ref(),
+                out.as_os_str(),
+                "--report".as_ref(),
+                "-".as_ref(),
+                "--format".as_ref(),
+                "text".as_ref(),
+            ],
+        ),
+        (
+            "scrub report file",
+            vec![
+                "scrub".as_ref(),
+                dump,
+                "-o".as_ref(),
+                out.as_os_str(),
+                "--report".as_ref(),
+                report.as_os_str(),
+            ],
+        ),
+        (
+            "scan json",
+            vec![
+                "scan".as_ref(),
+                dump,
+                "--report".as_ref(),
+                "-".as_ref(),
+                "--min-confidence".as_ref(),
+                "low".as_ref(),
+            ],
+        ),
+        (
+            "scan text file",
+            vec![
+                "scan".as_ref(),
+                dump,
+                "--report".as_ref(),
+                text_report.as_os_str(),
+                "--format".as_ref(),
+                "text".as_ref(),
+            ],
+        ),
     ];
     for (what, a) in &runs {
         let run = dumpscrub(args(a));
-        assert!(matches!(run.code, Some(0 | 1)), "{what}: {}", run.stderr_text());
-        assert!(!run.stdout.is_empty() || what.contains("file"), "{what}: no output");
+        assert!(
+            matches!(run.code, Some(0 | 1)),
+            "{what}: {}",
+            run.stderr_text()
+        );
+        assert!(
+            !run.stdout.is_empty() || what.contains("file"),
+            "{what}: no output"
+        );
         assert_run_clean(what, &run);
     }
     for f in [&report, &text_report] {
@@ -121,7 +183,11 @@ fn reports_and_messages_of_successful_runs_hold_no_secret() {
     // The report does find them: this test would pass vacuously otherwise.
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let found = json["files"][0]["findings"].as_array().unwrap().len();
-    assert!(found >= fx.secrets.len(), "{found} findings for {} secrets", fx.secrets.len());
+    assert!(
+        found >= fx.secrets.len(),
+        "{found} findings for {} secrets",
+        fx.secrets.len()
+    );
     assert!(temporaries(d).is_empty(), "{:?}", temporaries(d));
 }
 
@@ -143,10 +209,19 @@ fn a_destination_that_cannot_be_renamed_into_fails_without_leaks_or_leftovers() 
         "-".as_ref(),
     ]);
     assert_eq!(run.code, Some(2), "{}", run.stderr_text());
-    assert!(run.stderr_text().contains("cannot move the scrubbed copy into place"), "{}", run.stderr_text());
+    assert!(
+        run.stderr_text()
+            .contains("cannot move the scrubbed copy into place"),
+        "{}",
+        run.stderr_text()
+    );
     assert_eq!(run.json()["files"][0]["status"], "error");
     assert_run_clean("rename failure", &run);
-    assert!(temporaries(dir.path()).is_empty(), "{:?}", temporaries(dir.path()));
+    assert!(
+        temporaries(dir.path()).is_empty(),
+        "{:?}",
+        temporaries(dir.path())
+    );
     assert_eq!(std::fs::read_dir(&dest).unwrap().count(), 1);
 }
 
@@ -158,7 +233,11 @@ fn a_dump_cut_after_its_secrets_fails_without_leaks_or_leftovers() {
     let last = fx
         .secrets
         .iter()
-        .flat_map(|s| support::find_all(&data, &s.bytes()).into_iter().map(move |at| at + s.bytes().len()))
+        .flat_map(|s| {
+            support::find_all(&data, &s.bytes())
+                .into_iter()
+                .map(move |at| at + s.bytes().len())
+        })
         .max()
         .expect("planted values are in the dump");
     assert!(last < data.len());
@@ -167,17 +246,58 @@ fn a_dump_cut_after_its_secrets_fails_without_leaks_or_leftovers() {
     std::fs::write(&input, &data[..last + 1]).unwrap();
     let out = dir.path().join("out.dmp");
     for (what, a) in [
-        ("scrub", vec!["scrub".as_ref(), input.as_os_str(), "-o".as_ref(), out.as_os_str(), "--report".as_ref(), "-".as_ref()]),
-        ("scrub text", vec!["scrub".as_ref(), input.as_os_str(), "--in-place".as_ref(), "--report".as_ref(), "-".as_ref(), "--format".as_ref(), "text".as_ref()]),
-        ("scan", vec!["scan".as_ref(), input.as_os_str(), "--report".as_ref(), "-".as_ref()]),
+        (
+            "scrub",
+            vec![
+                "scrub".as_ref(),
+                input.as_os_str(),
+                "-o".as_ref(),
+                out.as_os_str(),
+                "--report".as_ref(),
+                "-".as_ref(),
+            ],
+        ),
+        (
+            "scrub text",
+            vec![
+                "scrub".as_ref(),
+                input.as_os_str(),
+                "--in-place".as_ref(),
+                "--report".as_ref(),
+                "-".as_ref(),
+                "--format".as_ref(),
+                "text".as_ref(),
+            ],
+        ),
+        (
+            "scan",
+            vec![
+                "scan".as_ref(),
+                input.as_os_str(),
+                "--report".as_ref(),
+                "-".as_ref(),
+            ],
+        ),
     ] {
         let run = dumpscrub(args(&a));
         assert_eq!(run.code, Some(2), "{what}: {}", run.stderr_text());
-        assert!(run.stderr_text().contains(&input.display().to_string()), "{what}: {}", run.stderr_text());
+        assert!(
+            run.stderr_text().contains(&input.display().to_string()),
+            "{what}: {}",
+            run.stderr_text()
+        );
         assert_run_clean(what, &run);
         assert!(!out.exists());
-        assert_eq!(std::fs::read(&input).unwrap(), &data[..last + 1], "{what}: input changed");
-        assert!(temporaries(dir.path()).is_empty(), "{what}: {:?}", temporaries(dir.path()));
+        assert_eq!(
+            std::fs::read(&input).unwrap(),
+            &data[..last + 1],
+            "{what}: input changed"
+        );
+        assert!(
+            temporaries(dir.path()).is_empty(),
+            "{what}: {:?}",
+            temporaries(dir.path())
+        );
     }
 }
 
@@ -210,6 +330,10 @@ fn a_bad_known_secrets_file_is_refused_without_repeating_it() {
         "-".as_ref(),
     ]);
     assert_eq!(run.code, Some(2), "{}", run.stderr_text());
-    assert!(run.stderr_text().contains(&list.display().to_string()), "{}", run.stderr_text());
+    assert!(
+        run.stderr_text().contains(&list.display().to_string()),
+        "{}",
+        run.stderr_text()
+    );
     assert_run_clean("bad known-secrets file", &run);
 }

@@ -51,7 +51,11 @@ pub fn grow(base: &[u8], streams: &[(u32, Vec<u8>)], regions: &[(u64, u64)], pat
     let old_count = u32_at(base, 8) as usize;
     let old_dir = u32_at(base, 12) as usize;
     let mut entries: Vec<[u8; 12]> = (0..old_count)
-        .map(|i| base[old_dir + 12 * i..old_dir + 12 * (i + 1)].try_into().unwrap())
+        .map(|i| {
+            base[old_dir + 12 * i..old_dir + 12 * (i + 1)]
+                .try_into()
+                .unwrap()
+        })
         .collect();
     let mut body: Vec<u8> = base.to_vec();
     let entry = |ty: u32, size: usize, rva: usize| {
@@ -69,7 +73,11 @@ pub fn grow(base: &[u8], streams: &[(u32, Vec<u8>)], regions: &[(u64, u64)], pat
     let new_count = entries.len() + usize::from(!regions.is_empty());
     body.resize(align(body.len() as u64, 8) as usize, 0);
     let m64_at = body.len();
-    let m64_len = if regions.is_empty() { 0 } else { 16 + 16 * regions.len() };
+    let m64_len = if regions.is_empty() {
+        0
+    } else {
+        16 + 16 * regions.len()
+    };
     let dir_at = m64_at + m64_len;
     let memory_start = align((dir_at + 12 * new_count) as u64, 16);
     if !regions.is_empty() {

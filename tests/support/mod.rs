@@ -41,10 +41,10 @@ use minidump_writer::app_memory::AppMemory;
 use minidump_writer::minidump_writer::MinidumpWriterConfig;
 use sha2::{Digest, Sha256};
 
-/// Private-key material: the key holder process and key layouts.
-pub mod keys;
 /// Big and many-part dumps grown from a real one.
 pub mod grow;
+/// Private-key material: the key holder process and key layouts.
+pub mod keys;
 
 /// Environment variable that turns `secret_holder_process` into the holder.
 pub const HOLDER_ENV: &str = "DUMPSCRUB_SECRET_HOLDER";
