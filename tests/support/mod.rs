@@ -43,6 +43,8 @@ use sha2::{Digest, Sha256};
 
 /// ELF core dumps of the holder, by gcore and by the kernel.
 pub mod elf;
+/// Big and many-part dumps grown from a real one.
+pub mod grow;
 /// Private-key material: the key holder process and key layouts.
 pub mod keys;
 
