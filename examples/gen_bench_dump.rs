@@ -1197,11 +1197,11 @@ fn check(path: &Path, regions: &[Region], modules: &[Module], base_rva: u64) -> 
     Ok(())
 }
 
-struct Args {
-    out: PathBuf,
-    size_mib: u64,
-    seed: u64,
-    check: bool,
+pub struct Args {
+    pub out: PathBuf,
+    pub size_mib: u64,
+    pub seed: u64,
+    pub check: bool,
 }
 
 const USAGE: &str =
@@ -1246,7 +1246,12 @@ fn parse_args() -> Result<Args> {
 }
 
 fn run() -> Result<()> {
-    let args = parse_args()?;
+    generate(&parse_args()?)
+}
+
+/// Writes the dump described by `args` (also used by `benches/detectors.rs`,
+/// which includes this file as a module to get the same bytes).
+pub fn generate(args: &Args) -> Result<()> {
     let started = Instant::now();
     let mut rng = Rng::derive(args.seed, 0x504c_414e);
     let (regions, modules) = plan_regions(&mut rng, args.size_mib * MIB);

@@ -9,6 +9,11 @@
 #   RUNS       timed runs per configuration (default 5)
 #   BENCH_DIR  where the dump, reports and results go (default /tmp/dumpscrub-bench)
 #   THREADS    --threads values for the scan scaling runs (default "1 2")
+#
+# Besides dumpscrub it runs, on the same file in the same run, the reference
+# pass (examples/reference_scan.rs: a leftmost-first aho-corasick search of
+# the built-in rules' literal anchors in ASCII and UTF-16LE, one thread per
+# core) and prints dumpscrub's throughput as a ratio of it.
 set -euo pipefail
 export LC_ALL=C
 
@@ -28,13 +33,15 @@ gen=$target/release/examples/gen_bench_dump
 
 echo "== building" >&2
 cargo build --release
-cargo build --release --example gen_bench_dump
+cargo build --release --example gen_bench_dump --example reference_scan
 
 mkdir -p "$BENCH_DIR"
 # Every run uses this copy: a concurrent `cargo build` replacing the binary
 # in target/ mid-benchmark would otherwise mix two versions in one table.
 bin=$BENCH_DIR/dumpscrub
 cp "$target/release/dumpscrub" "$bin"
+ref=$BENCH_DIR/reference_scan
+cp "$target/release/examples/reference_scan" "$ref"
 dump=$BENCH_DIR/bench-${SIZE_MIB}mib-seed${SEED}.dmp
 planted=$dump.planted.json
 stamp=$dump.stamp
@@ -213,6 +220,18 @@ for ((i = 1; i <= RUNS; i++)); do
     measure scan default "0 1" -- "$bin" scan "$dump" --report "$BENCH_DIR/scan-report.json"
 done
 
+# The reference passes, on the same (warm) mapping: every anchor of the
+# built-in rules (the literals dumpscrub's text detector searches), and the
+# 52-keyword set that fits the crate's SIMD prefilter (the fast end).
+for set in anchors kw52; do
+    echo "== reference pass: $set" >&2
+    for ((i = 1; i <= RUNS; i++)); do
+        measure "reference-$set" default "0" -- "$ref" "$dump" --set "$set"
+    done
+done
+echo "== SHA-256 of the input, one thread (part of every scan)" >&2
+measure sha256 1 "0" -- "$ref" "$dump" --set sha256
+
 echo "== scrub (default threads)" >&2
 for ((i = 1; i <= RUNS; i++)); do
     measure scrub default "0" -- "$bin" scrub "$dump" -o "$out" --report "$BENCH_DIR/scrub-report.json"
@@ -266,4 +285,16 @@ for (label, threads), v in groups.items():
     anon = max(x[2] for x in v) / 1024
     hwm = max(x[3] for x in v) / 1024
     print(f"| {label} | {threads} | {wall:.2f} | {fastest:.2f} | {size / 1e6 / wall:.0f} | {cpu:.2f} | {size / 1e6 / cpu:.0f} | {anon:.0f} | {hwm:.0f} |")
+med = {k: statistics.median(x[0] for x in v) for k, v in groups.items()}
+print()
+print("| dumpscrub MB/s / reference MB/s (median wall, same run) | reference-anchors | reference-kw52 |")
+print("|---|---:|---:|")
+for label in ("scan", "scrub"):
+    if (label, "default") in med:
+        w = med[(label, "default")]
+        cells = [f"{med[(r, 'default')] / w:.2f}" if (r, "default") in med else "-"
+                 for r in ("reference-anchors", "reference-kw52")]
+        print(f"| {label} | {' | '.join(cells)} |")
+if ("scan", "default") in med and ("scrub", "default") in med:
+    print(f"\nscrub wall / scan wall: {med[('scrub', 'default')] / med[('scan', 'default')]:.2f}")
 EOF

@@ -1,8 +1,11 @@
 //! The text report: a table a person reads in a terminal.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{Report, Status};
+use crate::detect::Encoding;
+use crate::findings::{Action, Finding};
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -55,16 +58,13 @@ pub fn render(report: &Report) -> String {
         if f.findings.is_empty() {
             continue;
         }
+        groups(&mut out, &f.findings);
         let _ = writeln!(
             out,
             "  {:<28} {:<6} {:<7} {:>12} {:>18} {:>6}  {:<14} {:<34} PREVIEW / KEY",
             "RULE", "CONF", "ENC", "OFFSET", "ADDRESS", "LEN", "ACTION", "STREAM"
         );
         for x in &f.findings {
-            let action = serde_json::to_value(x.action)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  {:<28} {:<6} {:<7} {:>#12x} {:>18} {:>6}  {:<14} {:<34} {}",
@@ -74,7 +74,7 @@ pub fn render(report: &Report) -> String {
                 x.offset,
                 x.virtual_address.as_deref().unwrap_or("-"),
                 x.length,
-                action,
+                action_name(x.action),
                 truncate(&x.stream, 34),
                 detail(x)
             );
@@ -89,16 +89,80 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-/// The last column: the preview for text, the form and key for key material.
-fn detail(x: &crate::findings::Finding) -> String {
-    match (&x.form, &x.key) {
+/// One line per (rule, stream): what a reviewer reads first. A dump with
+/// hundreds of copies of one token in the heap is one line, not hundreds.
+fn groups(out: &mut String, findings: &[Finding]) {
+    // Keyed by rule then stream, so the order is stable and readable.
+    let mut by: BTreeMap<(&str, &str), (usize, u64, BTreeMap<&'static str, usize>)> =
+        BTreeMap::new();
+    for x in findings {
+        let g = by.entry((&x.rule, &x.stream)).or_default();
+        g.0 += 1;
+        g.1 += x.length;
+        *g.2.entry(action_name(x.action)).or_default() += 1;
+    }
+    let _ = writeln!(
+        out,
+        "  {:<28} {:<34} {:>6} {:>8}  ACTIONS",
+        "BY RULE", "STREAM", "COUNT", "BYTES"
+    );
+    for ((rule, stream), (count, bytes, actions)) in &by {
+        let actions: Vec<String> = actions.iter().map(|(a, n)| format!("{a} {n}")).collect();
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<34} {:>6} {:>8}  {}",
+            rule,
+            truncate(stream, 34),
+            count,
+            bytes,
+            actions.join(", ")
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Redacted => "redacted",
+        Action::WouldRedact => "would_redact",
+        Action::Reported => "reported",
+        Action::KeptStructure => "kept_structure",
+        Action::Allowed => "allowed",
+    }
+}
+
+/// The last column: for text, the rule's literal prefix (never a secret
+/// character) followed by a mask as long as the rest of the secret; the
+/// form and key for key material; the allowlist entry for allowed matches.
+fn detail(x: &Finding) -> String {
+    let shown = match (&x.form, &x.key) {
         (Some(form), Some(key)) => {
             let mark = if x.validated { ", validated" } else { "" };
             format!("{form} ({key}{mark})")
         }
         (Some(form), None) => form.clone(),
-        _ => x.preview.clone(),
+        _ => masked(x),
+    };
+    match &x.allowed_by {
+        Some(by) => format!("{shown} [allowed by {by}]"),
+        None => shown,
     }
+}
+
+/// `ghp_••••••… (40 chars)`: the preview is only the rule's fixed prefix,
+/// so the mask shows the secret's shape without any of its characters.
+fn masked(x: &Finding) -> String {
+    let unit = if x.encoding == Encoding::Utf16le {
+        2
+    } else {
+        1
+    };
+    let chars = x.length / unit;
+    let prefix = x.preview.trim_end_matches('…');
+    let hidden = chars.saturating_sub(prefix.chars().count() as u64);
+    let dots = "•".repeat(hidden.min(8) as usize);
+    let more = if hidden > 8 { "…" } else { "" };
+    format!("{prefix}{dots}{more} ({chars} chars)")
 }
 
 fn truncate(s: &str, n: usize) -> String {
