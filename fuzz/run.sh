@@ -39,13 +39,25 @@ shared="${DUMPSCRUB_PUBLIC_CORPUS:-/work/shared/corpus/public}"
 # Seeds: every dump and core under 1 MiB (bigger ones only slow mutation),
 # plus the committed regression inputs of the target.
 seed() {
-    local t="$1" dir="corpus/$1"
+    local t="$1" dir="corpus/$1" kinds
     mkdir -p "$dir"
+    case "$t" in
+        # Rule files: the gitleaks config and the TOML blocks of the docs.
+        rule_loader) kinds=(-name '*.toml') ;;
+        elf_layout) kinds=(-name '*.core') ;;
+        *) kinds=(-name '*.dmp' -o -name '*.core') ;;
+    esac
     find ../fixtures "$shared" "../tests/fuzz-regressions/$t" \
-        -maxdepth 2 -type f \( -name '*.dmp' -o -name '*.core' -o -path '*fuzz-regressions*' \) \
+        -maxdepth 2 -type f \( "${kinds[@]}" -o -path '*fuzz-regressions*' \) \
         -size -1024k 2>/dev/null | while read -r f; do
         cp -n "$f" "$dir/seed-$(basename "$f")" || true
     done || true # a missing regression directory is not an error
+    if [ "$t" = rule_loader ]; then
+        for d in ../docs/rules.md ../docs/config.md; do
+            awk -v out="$dir/seed-$(basename "$d" .md)-" \
+                '/^```toml/{n++; f=out n ".toml"; next} /^```/{f=""} f{print > f}' "$d"
+        done
+    fi
 }
 run() {
     local t="$1"

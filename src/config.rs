@@ -59,17 +59,23 @@ impl Config {
             line: None,
             reason: format!("cannot read the config file: {e}"),
         })?;
-        let spec: ConfigSpec = toml::from_str(&text).map_err(|e| de_error(path, &text, &e))?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses the text of a config file; `path` names it in errors and
+    /// anchors its relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, LoadError> {
+        let spec: ConfigSpec = toml::from_str(text).map_err(|e| de_error(path, text, &e))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let rel = |p: PathBuf| if p.is_absolute() { p } else { dir.join(p) };
         let mut rules = Vec::new();
         for r in spec.rules {
-            rules.push(r.into_rule(path, &text)?);
+            rules.push(r.into_rule(path, text)?);
         }
         let mut allowlist = Vec::new();
         for a in spec.allowlist {
             let at = a.span().start;
-            allowlist.push(a.into_inner().compile(path, &text, at)?);
+            allowlist.push(a.into_inner().compile(path, text, at)?);
         }
         Ok(Config {
             path: path.to_path_buf(),
@@ -80,7 +86,7 @@ impl Config {
                 .rule_files
                 .into_iter()
                 .map(|f| {
-                    let line = line_of(&text, f.span().start);
+                    let line = line_of(text, f.span().start);
                     (rel(f.into_inner()), line)
                 })
                 .collect(),

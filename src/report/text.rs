@@ -93,21 +93,27 @@ pub fn render(report: &Report) -> String {
 /// hundreds of copies of one token in the heap is one line, not hundreds.
 fn groups(out: &mut String, findings: &[Finding]) {
     // Keyed by rule then stream, so the order is stable and readable.
-    let mut by: BTreeMap<(&str, &str), (usize, u64, BTreeMap<&'static str, usize>)> =
-        BTreeMap::new();
+    #[derive(Default)]
+    struct Group {
+        count: usize,
+        bytes: u64,
+        actions: BTreeMap<&'static str, usize>,
+    }
+    let mut by: BTreeMap<(&str, &str), Group> = BTreeMap::new();
     for x in findings {
         let g = by.entry((&x.rule, &x.stream)).or_default();
-        g.0 += 1;
-        g.1 += x.length;
-        *g.2.entry(action_name(x.action)).or_default() += 1;
+        g.count += 1;
+        g.bytes += x.length;
+        *g.actions.entry(action_name(x.action)).or_default() += 1;
     }
     let _ = writeln!(
         out,
         "  {:<28} {:<34} {:>6} {:>8}  ACTIONS",
         "BY RULE", "STREAM", "COUNT", "BYTES"
     );
-    for ((rule, stream), (count, bytes, actions)) in &by {
-        let actions: Vec<String> = actions.iter().map(|(a, n)| format!("{a} {n}")).collect();
+    for ((rule, stream), g) in &by {
+        let (count, bytes) = (g.count, g.bytes);
+        let actions: Vec<String> = g.actions.iter().map(|(a, n)| format!("{a} {n}")).collect();
         let _ = writeln!(
             out,
             "  {:<28} {:<34} {:>6} {:>8}  {}",

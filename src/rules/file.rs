@@ -70,11 +70,17 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
         line: None,
         reason: format!("cannot read the rule file: {e}"),
     })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| de_error(path, &text, &e))?;
+    load_text(path, &text)
+}
+
+/// Parses the text of a rule file of either dialect; `path` names it in
+/// errors and in the rules' origins.
+pub fn load_text(path: &Path, text: &str) -> Result<Loaded, LoadError> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| de_error(path, text, &e))?;
     if is_gitleaks(&table) {
-        super::gitleaks::load(path, &text)
+        super::gitleaks::load(path, text)
     } else {
-        load_dumpscrub(path, &text)
+        load_dumpscrub(path, text)
     }
 }
 
