@@ -115,6 +115,10 @@ struct Common {
     /// their cost; never for real use.
     #[arg(long)]
     no_key_detectors: bool,
+    /// Turn off the generic-secret entropy detector (high-entropy values of
+    /// secret-named keys, free-standing random tokens).
+    #[arg(long)]
+    no_entropy: bool,
     /// Do not print the one-line summary.
     #[arg(short, long)]
     quiet: bool,
@@ -186,6 +190,7 @@ fn engine(c: &Common) -> Result<Engine> {
         },
         fingerprint_key,
         key_detectors: !c.no_key_detectors,
+        entropy: !c.no_entropy,
         known_keys: c.known_keys.clone(),
         known_secrets: c.known_secrets.clone(),
     })
