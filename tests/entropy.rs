@@ -33,7 +33,11 @@ impl Plant {
 
     /// The name and separator before the value, which must survive.
     fn name(&self) -> &'static str {
-        self.template.split("{}").next().unwrap().trim_start_matches('\0')
+        self.template
+            .split("{}")
+            .next()
+            .unwrap()
+            .trim_start_matches('\0')
     }
 }
 
@@ -46,7 +50,12 @@ struct Fixture {
 
 /// A random value that reads as generated: letters, a digit, a symbol.
 fn value(n: usize) -> String {
-    format!("{}{}#{}", alnum(n / 2), random_from(DIGITS, 1), alnum(n - n / 2 - 2))
+    format!(
+        "{}{}#{}",
+        alnum(n / 2),
+        random_from(DIGITS, 1),
+        alnum(n - n / 2 - 2)
+    )
 }
 
 fn fixture() -> &'static Fixture {
@@ -145,12 +154,23 @@ fn planted_values_are_gone_in_every_encoding_and_names_survive() {
     let input = std::fs::read(&fx.holder.dump).unwrap();
     let s = baseline();
     for p in &fx.plants {
-        for (enc, bytes) in [("ascii", p.value.clone().into_bytes()), ("utf16le", utf16le(&p.value))] {
+        for (enc, bytes) in [
+            ("ascii", p.value.clone().into_bytes()),
+            ("utf16le", utf16le(&p.value)),
+        ] {
             assert!(contains(&input, &bytes), "{} not planted ({enc})", p.form);
-            assert!(!contains(&s.output, &bytes), "{} value survives in {enc}", p.form);
+            assert!(
+                !contains(&s.output, &bytes),
+                "{} value survives in {enc}",
+                p.form
+            );
         }
         for name in [p.name().as_bytes().to_vec(), utf16le(p.name())] {
-            assert!(contains(&s.output, &name), "the name {:?} was removed", p.name());
+            assert!(
+                contains(&s.output, &name),
+                "the name {:?} was removed",
+                p.name()
+            );
         }
     }
 }
@@ -208,13 +228,17 @@ fn free_standing_token_is_reported_low_and_redacted_only_when_asked() {
         .filter(|f| f["rule"] == "entropy-token" && f["form"] == "token-hex")
         .collect();
     assert!(
-        low.iter().all(|f| f["confidence"] == "low" && f["action"] == "reported"),
+        low.iter()
+            .all(|f| f["confidence"] == "low" && f["action"] == "reported"),
         "{low:?}"
     );
     assert!(!low.is_empty(), "the planted hex token is not reported");
     assert!(contains(&s.output, token), "a low finding was redacted");
     let all = scrub("min-low", &["--min-confidence", "low"]);
-    assert!(!contains(&all.output, token), "--min-confidence low kept the token");
+    assert!(
+        !contains(&all.output, token),
+        "--min-confidence low kept the token"
+    );
 }
 
 #[test]
@@ -268,7 +292,12 @@ fn public_dumps_have_no_medium_entropy_findings() {
         if path.extension().is_none_or(|e| e != "dmp") {
             continue;
         }
-        let run = dumpscrub(["scan".as_ref(), path.as_os_str(), "--report".as_ref(), "-".as_ref()]);
+        let run = dumpscrub([
+            "scan".as_ref(),
+            path.as_os_str(),
+            "--report".as_ref(),
+            "-".as_ref(),
+        ]);
         if run.code == Some(2) {
             continue; // the malformed ones
         }

@@ -64,9 +64,10 @@ const MAX_TOKEN: usize = 512;
 const Z_KEYED: f64 = 3.0;
 /// `z` for free-standing tokens: 2.2/√n keeps 99.5% of random strings.
 const Z_TOKEN: f64 = 2.2;
-/// Free-standing tokens at least this long and this far above their floor
-/// are medium; others are low (reported, not redacted).
-const TOKEN_MEDIUM_LEN: usize = usize::MAX;
+/// Free-standing tokens are reported, not redacted by default: on the
+/// dumps measured, every one that was not also found by a named rule or
+/// inside a PEM block was an id, a hash or encoded data.
+const TOKEN_CONFIDENCE: Confidence = Confidence::Low;
 
 /// Keywords that start a keyed value, each spelling that occurs (the
 /// searcher is case-sensitive). The name around the hit decides.
@@ -211,8 +212,9 @@ struct Stats {
     plus_slash: usize,
     /// `-` and `_`.
     dash_under: usize,
-    /// Anything else printable.
+    /// Anything else printable, and among them `.`.
     other: usize,
+    dots: usize,
     /// Adjacent pairs of letters of the same case (`ab`, `CD`), and of
     /// consecutive characters (`ab`, `56`: alphabet tables).
     same_case_pairs: usize,
@@ -233,6 +235,7 @@ impl Stats {
             plus_slash: 0,
             dash_under: 0,
             other: 0,
+            dots: 0,
             hex_lower: true,
             hex_upper: true,
             same_case_pairs: 0,
@@ -266,6 +269,10 @@ impl Stats {
                 b'0'..=b'9' => s.digit += 1,
                 b'+' | b'/' => s.plus_slash += 1,
                 b'-' | b'_' => s.dash_under += 1,
+                b'.' => {
+                    s.dots += 1;
+                    s.other += 1;
+                }
                 _ => s.other += 1,
             }
         }
@@ -552,8 +559,9 @@ fn value_passes(s: &Stats, first: u8, floors: &Floors) -> bool {
     ) {
         return false;
     }
-    // Identifiers, words and paths have no digit; generated values have.
-    let marked = s.digit > 0 || s.other > 0 || s.plus_slash > 0;
+    // Identifiers, words and paths have no digit and no symbol but
+    // `. _ -` (`self.password`); generated values have.
+    let marked = s.digit > 0 || s.other > s.dots || s.plus_slash > 0;
     if !marked {
         return false;
     }
@@ -724,11 +732,7 @@ impl EntropyDetector {
             let first = t.at(s).unwrap_or(0);
             let second = t.at(s + Text::<WIDE>::STEP);
             if let Some(alpha) = token_alphabet(&stats, first, second, &self.floors) {
-                let confidence = if stats.n >= TOKEN_MEDIUM_LEN {
-                    Confidence::Medium
-                } else {
-                    Confidence::Low
-                };
+                let confidence = TOKEN_CONFIDENCE;
                 push(
                     out,
                     base,
@@ -811,16 +815,15 @@ impl EntropyDetector {
         let spaced_before = p != after_name;
         let sep = t.at(p)?;
         let next = t.at(p + step);
-        let colon;
-        match (sep, next) {
+        let colon = match (sep, next) {
             (b'=', Some(b'=')) => return None,
             (b'=', Some(b'>')) | (b':', Some(b'=')) => {
                 p += 2 * step;
-                colon = false;
+                false
             }
             (b'=', _) => {
                 p += step;
-                colon = false;
+                false
             }
             (b':', n) => {
                 // A bare `k:v` is how URNs and strings packed in a binary
@@ -829,10 +832,10 @@ impl EntropyDetector {
                     return None;
                 }
                 p += step;
-                colon = true;
+                true
             }
             _ => return None,
-        }
+        };
         let sep_end = p;
         p = t.spaces(p, 8);
         let spaced_after = p != sep_end;
@@ -1133,8 +1136,13 @@ mod tests {
 
     /// Findings of the detector on `text` embedded in binary junk, in the
     /// given encoding and alignment: (value found, rule, form, confidence).
-    fn run(text: &str, enc: Encoding, misalign: bool) -> Vec<(String, &'static str, String, Confidence)> {
-        let det = EntropyDetector::new();
+    fn run(
+        text: &str,
+        enc: Encoding,
+        misalign: bool,
+    ) -> Vec<(String, &'static str, String, Confidence)> {
+        static DET: std::sync::OnceLock<EntropyDetector> = std::sync::OnceLock::new();
+        let det = DET.get_or_init(EntropyDetector::new);
         let mut buf = vec![0u8; 7 + usize::from(misalign)];
         buf.extend(encode(text.as_bytes(), enc));
         buf.extend([0u8, 0, 0xff, 0x10]);
@@ -1147,33 +1155,108 @@ mod tests {
                     Encoding::Utf16le => b.iter().step_by(2).copied().collect(),
                     _ => b.to_vec(),
                 };
-                (String::from_utf8_lossy(&v).into_owned(), m.rule, m.form.clone(), m.confidence)
+                (
+                    String::from_utf8_lossy(&v).into_owned(),
+                    m.rule,
+                    m.form.clone(),
+                    m.confidence,
+                )
             })
             .collect()
     }
 
     fn every_encoding(text: &str) -> Vec<Vec<(String, &'static str, String, Confidence)>> {
-        [(Encoding::Ascii, false), (Encoding::Utf16le, false), (Encoding::Utf16le, true), (Encoding::Ascii, true)]
-            .iter()
-            .map(|&(e, m)| run(text, e, m))
-            .collect()
+        [
+            (Encoding::Ascii, false),
+            (Encoding::Utf16le, false),
+            (Encoding::Utf16le, true),
+            (Encoding::Ascii, true),
+        ]
+        .iter()
+        .map(|&(e, m)| run(text, e, m))
+        .collect()
     }
 
     /// (text, the value that must be found, form, confidence).
     const TRUE_EXAMPLES: &[(&str, &str, &str, Confidence)] = &[
-        ("password=Xk9#mQ2vLp8wRt", "Xk9#mQ2vLp8wRt", "assignment", Confidence::Medium),
-        ("db.passwd: \"q7T!zR4pWm2K\"", "q7T!zR4pWm2K", "assignment", Confidence::Medium),
-        ("secret: 8fJ2kLq9Zx4WmN7pRt5V", "8fJ2kLq9Zx4WmN7pRt5V", "assignment", Confidence::Medium),
-        (r#"{"token": "Zq3X9fKp2LmN8vR4tY6wB1cD"}"#, "Zq3X9fKp2LmN8vR4tY6wB1cD", "assignment", Confidence::Medium),
-        ("api_key=c2d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5", "c2d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5", "assignment", Confidence::Medium),
-        ("Authorization: Bearer mFKrXDWd9FgrUZ1RR3oaR0JoMpVXb5Te", "mFKrXDWd9FgrUZ1RR3oaR0JoMpVXb5Te", "header", Confidence::Medium),
-        ("Authorization: Basic c3ZjLWJhY2t1cDp2amRFQ1ByV3Z0", "c3ZjLWJhY2t1cDp2amRFQ1ByV3Z0", "header", Confidence::Medium),
-        ("X-Api-Key: 9Rk2Lm7Qx4Zt8Wp3Nv6Y", "9Rk2Lm7Qx4Zt8Wp3Nv6Y", "header", Confidence::Medium),
-        ("postgres://app:Tr0ub4dor3xK9q@db.internal:5432/x", "Tr0ub4dor3xK9q", "url-userinfo", Confidence::Medium),
-        ("\0MY_SERVICE_SECRET=hP3vX8qL2mZ9rT5w\0", "hP3vX8qL2mZ9rT5w", "env", Confidence::Medium),
-        ("\0STRIPE_KEY=Qm8xZ2pL9vR4tW7nK3yB\0", "Qm8xZ2pL9vR4tW7nK3yB", "env", Confidence::Medium),
-        ("\0DEPLOY_CREDENTIALS=V7q!Lx2Rm9Pz4Kt8\0", "V7q!Lx2Rm9Pz4Kt8", "env", Confidence::Medium),
-        ("clientSecret := 'W4nQ8rZ2xP7vL3mK9tY5'", "W4nQ8rZ2xP7vL3mK9tY5", "assignment", Confidence::Medium),
+        (
+            "password=Xk9#mQ2vLp8wRt",
+            "Xk9#mQ2vLp8wRt",
+            "assignment",
+            Confidence::Medium,
+        ),
+        (
+            "db.passwd: \"q7T!zR4pWm2K\"",
+            "q7T!zR4pWm2K",
+            "assignment",
+            Confidence::Medium,
+        ),
+        (
+            "secret: 8fJ2kLq9Zx4WmN7pRt5V",
+            "8fJ2kLq9Zx4WmN7pRt5V",
+            "assignment",
+            Confidence::Medium,
+        ),
+        (
+            r#"{"token": "Zq3X9fKp2LmN8vR4tY6wB1cD"}"#,
+            "Zq3X9fKp2LmN8vR4tY6wB1cD",
+            "assignment",
+            Confidence::Medium,
+        ),
+        (
+            "api_key=c2d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5",
+            "c2d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5",
+            "assignment",
+            Confidence::Medium,
+        ),
+        (
+            "Authorization: Bearer mFKrXDWd9FgrUZ1RR3oaR0JoMpVXb5Te",
+            "mFKrXDWd9FgrUZ1RR3oaR0JoMpVXb5Te",
+            "header",
+            Confidence::Medium,
+        ),
+        (
+            "Authorization: Basic c3ZjLWJhY2t1cDp2amRFQ1ByV3Z0",
+            "c3ZjLWJhY2t1cDp2amRFQ1ByV3Z0",
+            "header",
+            Confidence::Medium,
+        ),
+        (
+            "X-Api-Key: 9Rk2Lm7Qx4Zt8Wp3Nv6Y",
+            "9Rk2Lm7Qx4Zt8Wp3Nv6Y",
+            "header",
+            Confidence::Medium,
+        ),
+        (
+            "postgres://app:Tr0ub4dor3xK9q@db.internal:5432/x",
+            "Tr0ub4dor3xK9q",
+            "url-userinfo",
+            Confidence::Medium,
+        ),
+        (
+            "\0MY_SERVICE_SECRET=hP3vX8qL2mZ9rT5w\0",
+            "hP3vX8qL2mZ9rT5w",
+            "env",
+            Confidence::Medium,
+        ),
+        (
+            "\0STRIPE_KEY=Qm8xZ2pL9vR4tW7nK3yB\0",
+            "Qm8xZ2pL9vR4tW7nK3yB",
+            "env",
+            Confidence::Medium,
+        ),
+        (
+            "\0DEPLOY_CREDENTIALS=V7q!Lx2Rm9Pz4Kt8\0",
+            "V7q!Lx2Rm9Pz4Kt8",
+            "env",
+            Confidence::Medium,
+        ),
+        (
+            "clientSecret := 'W4nQ8rZ2xP7vL3mK9tY5'",
+            "W4nQ8rZ2xP7vL3mK9tY5",
+            "assignment",
+            Confidence::Medium,
+        ),
         (
             "blob 7Hq2Vx9LmR4pZ8tW3nK6yB1cD5fG0jA2sUiOoQe end",
             "7Hq2Vx9LmR4pZ8tW3nK6yB1cD5fG0jA2sUiOoQe",
@@ -1240,7 +1323,10 @@ mod tests {
                     "{text:?} (encoding {i}): want {value:?} as {form}, got {found:?}"
                 );
                 // Only the value: the name survives.
-                assert!(found.iter().all(|(v, ..)| value.contains(v.as_str())), "{found:?}");
+                assert!(
+                    found.iter().all(|(v, ..)| value.contains(v.as_str())),
+                    "{found:?}"
+                );
             }
         }
     }
@@ -1285,18 +1371,26 @@ mod tests {
         };
         for (alpha, chars) in [
             (Alpha::Hex, &b"0123456789abcdef"[..]),
-            (Alpha::Base62, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+            (
+                Alpha::Base62,
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            ),
         ] {
             for n in [MIN_TOKEN, 40, 64, 128] {
                 let mut below = 0;
                 for _ in 0..2000 {
-                    let s: Vec<u8> = (0..n).map(|_| chars[(next() % chars.len() as u64) as usize]).collect();
+                    let s: Vec<u8> = (0..n)
+                        .map(|_| chars[(next() % chars.len() as u64) as usize])
+                        .collect();
                     let st = Stats::of(s.iter().copied());
                     if st.entropy() < floors.token[alpha.index()][n] as f64 {
                         below += 1;
                     }
                 }
-                assert!(below <= 20, "{alpha:?} n={n}: {below} of 2000 under the floor");
+                assert!(
+                    below <= 20,
+                    "{alpha:?} n={n}: {below} of 2000 under the floor"
+                );
             }
         }
     }
