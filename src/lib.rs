@@ -54,6 +54,9 @@ pub struct Options {
     /// Run the key-material detectors (DER, blobs, AES schedules, OpenSSH,
     /// library big numbers). Off only to measure the text rules alone.
     pub key_detectors: bool,
+    /// Run the generic-secret entropy detector (keyed values and
+    /// free-standing tokens, `detect/entropy.rs`).
+    pub entropy: bool,
     /// Files of public keys (PEM, X.509, JWKS) whose private halves must
     /// never appear in a dump.
     pub known_keys: Vec<std::path::PathBuf>,
@@ -76,6 +79,7 @@ impl Default for Options {
             min_confidence: Confidence::Medium,
             fingerprint_key: None,
             key_detectors: true,
+            entropy: true,
             known_keys: Vec::new(),
             known_secrets: Vec::new(),
             policy: Policy::Detect,
@@ -159,6 +163,9 @@ impl Engine {
             chunk.push(Box::new(detect::blobs::BlobDetector::new()));
             chunk.push(Box::new(detect::aes::AesDetector::new()));
             dump.push(Box::new(detect::bignum::BignumDetector::new()));
+        }
+        if options.entropy {
+            chunk.push(Box::new(detect::entropy::EntropyDetector::new()));
         }
         let text = TextDetector::new(&options.rules)?;
         // A rule file's examples must hold in the detector as built, with

@@ -32,7 +32,15 @@ const VALID: &[&str] = &[
 /// the reason it is a true finding. None holds a secret: every entry added
 /// here needs a comment saying which bytes match and why they are (or
 /// look like) a credential.
-const EXPECTED_FINDINGS: &[(&str, &str)] = &[];
+const EXPECTED_FINDINGS: &[(&str, &str)] = &[
+    // Low confidence (reported, not redacted): the 32-hex-digit D-Bus
+    // session GUID in DBUS_SESSION_BUS_ADDRESS (environment stream and
+    // stack), a random id that is not a credential.
+    ("lldb14-unittest-linux-x86_64.dmp", "entropy-token"),
+    // Low: DIRENV_WATCHES, direnv's zlib-compressed, base64url-encoded
+    // list of watched files.
+    ("rust-minidump-simple-crashpad.dmp", "entropy-token"),
+];
 
 /// What dumpscrub does with a dump that is malformed (or named so).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +242,11 @@ fn valid_dumps_scan_to_the_expected_findings() {
             expected,
             "{name}: unexpected findings: {file}"
         );
-        let want = if expected.is_empty() { 0 } else { 1 };
+        // The expected findings are all low confidence: nothing in these
+        // dumps may be redacted at the default threshold (scan exits 1
+        // only for findings it would redact), so a scrub leaves them
+        // byte-identical.
+        let want = 0;
         assert_eq!(run.code, Some(want), "{name}: {}", run.stderr_text());
 
         // Every byte accounted for and scanned.
@@ -328,7 +340,13 @@ fn scrub_unchanged(name: &str) -> Vec<u8> {
         data,
         "scrub modified the input {name}"
     );
-    if file["findings"].as_array().unwrap().is_empty() {
+    // Findings reported but not redacted (low confidence) change nothing.
+    if file["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["action"] != "redacted")
+    {
         assert_eq!(file["summary"]["bytes_redacted"], 0, "{name}");
         assert!(
             output == data,

@@ -225,6 +225,10 @@ pub struct Common {
     /// their cost; never for real use.
     #[arg(long)]
     pub no_key_detectors: bool,
+    /// Turn off the generic-secret entropy detector (high-entropy values of
+    /// secret-named keys, free-standing random tokens).
+    #[arg(long)]
+    pub no_entropy: bool,
     /// Refuse a compressed input (gzip, zstd, xz) that inflates to more
     /// than SIZE (suffixes K, M, G, T: powers of 1024).
     #[arg(long, value_name = "SIZE", default_value = "32G", value_parser = parse_size)]

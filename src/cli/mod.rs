@@ -160,6 +160,7 @@ fn engine(c: &Common) -> Result<Engine> {
         min_confidence,
         fingerprint_key,
         key_detectors: !c.no_key_detectors,
+        entropy: !c.no_entropy,
         policy: c
             .policy
             .or_else(|| config.as_ref().and_then(|k| k.policy))

@@ -8,6 +8,7 @@ pub mod aes;
 pub mod bignum;
 pub mod blobs;
 pub mod der;
+pub mod entropy;
 pub mod openssh;
 pub mod text;
 
