@@ -33,11 +33,7 @@ const VALID: &[&str] = &[
 /// here needs a comment saying which bytes match and why they are (or
 /// look like) a credential.
 const EXPECTED_FINDINGS: &[(&str, &str)] = &[
-    // Low confidence (reported, not redacted): the 32-hex-digit D-Bus
-    // session GUID in DBUS_SESSION_BUS_ADDRESS (environment stream and
-    // stack), a random id that is not a credential.
-    ("lldb14-unittest-linux-x86_64.dmp", "entropy-token"),
-    // Low: DIRENV_WATCHES, direnv's zlib-compressed, base64url-encoded
+    // Low confidence (reported, not redacted): DIRENV_WATCHES, direnv's zlib-compressed, base64url-encoded
     // list of watched files.
     ("rust-minidump-simple-crashpad.dmp", "entropy-token"),
 ];

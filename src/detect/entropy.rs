@@ -619,6 +619,93 @@ fn token_alphabet(s: &Stats, first: u8, second: Option<u8>, floors: &Floors) -> 
     (s.entropy() >= floors.token[alpha.index()][s.n] as f64).then_some(alpha)
 }
 
+/// Last words of names whose values are random but public: ids, hashes,
+/// nonces of logs and protocols (`trace_id=…`, `guid=…`, `"sha256": "…"`).
+/// Real logs hold one per line; they are not secrets.
+const IDENTIFIER_WORDS: &[&[u8]] = &[
+    b"id",
+    b"ids",
+    b"guid",
+    b"uuid",
+    b"hash",
+    b"sha",
+    b"sha1",
+    b"sha256",
+    b"sha512",
+    b"md5",
+    b"digest",
+    b"checksum",
+    b"etag",
+    b"commit",
+    b"rev",
+    b"revision",
+    b"build",
+    b"trace",
+    b"span",
+    b"request",
+    b"correlation",
+    b"fingerprint",
+    b"crc",
+    b"integrity",
+];
+
+/// Is the run at `s` the value of a name that says it is an id or a
+/// hash (`trace_id=<hex>`, `"sha256": "<hex>"`)? Looks back over an
+/// optional quote, a `=` or `:` separator with spaces, and the name.
+fn named_identifier<const WIDE: bool>(t: Text<'_, WIDE>, s: usize) -> bool {
+    let step = Text::<WIDE>::STEP;
+    let mut p = s;
+    let back = |p: usize| t.before(p).map(|c| (c, p - step));
+    if let Some((b'"' | b'\'', q)) = back(p) {
+        p = q;
+    }
+    let mut k = 0;
+    while let Some((b' ' | b'\t', q)) = back(p) {
+        p = q;
+        k += 1;
+        if k > 8 {
+            return false;
+        }
+    }
+    match back(p) {
+        Some((b'=' | b':', q)) => p = q,
+        _ => return false,
+    }
+    while let Some((b' ' | b'\t' | b'"' | b'\'', q)) = back(p) {
+        p = q;
+        k += 1;
+        if k > 16 {
+            return false;
+        }
+    }
+    let end = p;
+    let mut len = 0;
+    while let Some((c, q)) = back(p) {
+        if !is_name(c) || len == MAX_NAME {
+            break;
+        }
+        p = q;
+        len += 1;
+    }
+    let mut name = [0u8; MAX_NAME];
+    for (d, c) in name.iter_mut().zip(t.chars(p, end)) {
+        *d = c;
+    }
+    let name = &name[..len];
+    // The name ends with the word at a word boundary: `trace_id`,
+    // `requestID`, `guid` (not `android`).
+    let ends_with_word = |w: &[u8]| {
+        let Some(i) = name.len().checked_sub(w.len()) else {
+            return false;
+        };
+        name[i..].eq_ignore_ascii_case(w)
+            && (i == 0
+                || !name[i - 1].is_ascii_alphabetic()
+                || (name[i].is_ascii_uppercase() && name[i - 1].is_ascii_lowercase()))
+    };
+    IDENTIFIER_WORDS.iter().any(|w| ends_with_word(w))
+}
+
 /// The keyword searcher of one encoding: Teddy when the CPU has it, else
 /// a DFA.
 enum Finder {
@@ -732,6 +819,9 @@ impl EntropyDetector {
             let first = t.at(s).unwrap_or(0);
             let second = t.at(s + Text::<WIDE>::STEP);
             if let Some(alpha) = token_alphabet(&stats, first, second, &self.floors) {
+                if named_identifier(t, s) {
+                    return;
+                }
                 let confidence = TOKEN_CONFIDENCE;
                 push(
                     out,
@@ -1352,6 +1442,10 @@ mod tests {
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
             "0123456789abcdef0123456789abcdef0123",
             "550e8400-e29b-41d4-a716-446655440000",
+            // Log and protocol ids: random, public.
+            "status=200 trace_id=35fbe209111eabaa544ae947cd87c9c0\n",
+            "unix:abstract=/tmp/dbus-qCp5F0PuPb,guid=d8082bf620d029870619732a578dfc4d",
+            "{\"requestId\": \"q8ZrW2LxK9mKp4Vt7Nn3Yb6Jc1Hd5Fg0Sa\"}",
         ] {
             assert_eq!(run(text, Encoding::Ascii, false), vec![], "{text}");
         }
