@@ -290,6 +290,7 @@ fn no_default_rules_and_no_rule_files_find_nothing() {
         "--no-config",
         "--no-default-rules",
         "--no-key-detectors",
+        "--no-entropy",
         PLANTED,
         "--report",
         "-",
