@@ -217,17 +217,7 @@ pub fn compress_into(
     }
     tmp.as_file().sync_all().with_context(ctx)?;
     let sha256 = sha256_file(tmp.path()).with_context(ctx)?;
-    fs::set_permissions(tmp.path(), perms)
-        .with_context(|| format!("{}: cannot set permissions", dest.display()))?;
-    tmp.persist(dest).map_err(|e| e.error).with_context(|| {
-        format!(
-            "{}: cannot move the scrubbed copy into place",
-            dest.display()
-        )
-    })?;
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
-    }
+    crate::redact::install(tmp, perms, dest, &dir)?;
     Ok(sha256)
 }
 

@@ -157,6 +157,19 @@ pub fn write_scrubbed(
     let perms = fs::metadata(input)
         .with_context(|| format!("{}: cannot read permissions", input.display()))?
         .permissions();
+    install(tmp, perms, dest, &dir)?;
+    Ok(sha256)
+}
+
+/// Puts a finished, synced temporary copy in place of `dest` with the
+/// input's permissions: one atomic rename, then the directory synced so
+/// that the rename is durable too.
+pub(crate) fn install(
+    tmp: tempfile::NamedTempFile,
+    perms: fs::Permissions,
+    dest: &Path,
+    dir: &Path,
+) -> Result<()> {
     fs::set_permissions(tmp.path(), perms)
         .with_context(|| format!("{}: cannot set permissions", dest.display()))?;
     tmp.persist(dest).map_err(|e| e.error).with_context(|| {
@@ -165,11 +178,10 @@ pub fn write_scrubbed(
             dest.display()
         )
     })?;
-    // The rename is durable only once the directory entry is.
-    if let Ok(d) = File::open(&dir) {
+    if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(sha256)
+    Ok(())
 }
 
 fn parent_dir(dest: &Path) -> PathBuf {
