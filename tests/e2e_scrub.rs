@@ -166,20 +166,12 @@ fn file_report(report: &Value, i: usize) -> FileReport {
 
 /// Merged, sorted spans of the findings whose action is `action`.
 fn spans(findings: &[Finding], action: &str) -> Vec<(u64, u64)> {
-    let mut v: Vec<(u64, u64)> = findings
-        .iter()
-        .filter(|f| f.action == action)
-        .map(|f| (f.offset, f.end()))
-        .collect();
-    v.sort_unstable();
-    let mut merged: Vec<(u64, u64)> = Vec::new();
-    for (s, e) in v {
-        match merged.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
-        }
-    }
-    merged
+    support::merge_spans(
+        findings
+            .iter()
+            .filter(|f| f.action == action)
+            .map(|f| (f.offset, f.end())),
+    )
 }
 
 fn in_spans(spans: &[(u64, u64)], at: u64) -> bool {

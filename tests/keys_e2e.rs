@@ -1124,20 +1124,12 @@ fn aes_schedules_made_by_openssl_are_found_and_their_keys_gone() {
 #[test]
 fn only_redacted_spans_change_and_they_are_zero() {
     let b = baseline();
-    let mut spans: Vec<(u64, u64)> = b
-        .findings
-        .iter()
-        .filter(|f| f.action == "redacted")
-        .map(|f| (f.offset, f.offset + f.length))
-        .collect();
-    spans.sort_unstable();
-    let mut merged: Vec<(u64, u64)> = Vec::new();
-    for (s, e) in spans {
-        match merged.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
-        }
-    }
+    let merged = support::merge_spans(
+        b.findings
+            .iter()
+            .filter(|f| f.action == "redacted")
+            .map(|f| (f.offset, f.offset + f.length)),
+    );
     let inside = |at: u64| {
         let i = merged.partition_point(|&(_, e)| e <= at);
         merged.get(i).is_some_and(|&(s, _)| s <= at)

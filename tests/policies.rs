@@ -79,27 +79,19 @@ impl Case {
 
     /// Spans the findings zeroed, from the report.
     fn finding_spans(&self) -> Vec<(u64, u64)> {
-        let mut v: Vec<(u64, u64)> = self.file["findings"]
-            .as_array()
-            .expect("findings")
-            .iter()
-            .filter(|f| f["action"] == "redacted")
-            .map(|f| {
-                let o = f["offset"].as_u64().unwrap();
-                (o, o + f["length"].as_u64().unwrap())
-            })
-            .collect();
-        v.sort_unstable();
         // Findings overlap (a PEM block and the DER key inside it): merge,
         // so that the spans can be binary-searched.
-        let mut merged: Vec<(u64, u64)> = Vec::new();
-        for (s, e) in v {
-            match merged.last_mut() {
-                Some(last) if s <= last.1 => last.1 = last.1.max(e),
-                _ => merged.push((s, e)),
-            }
-        }
-        merged
+        support::merge_spans(
+            self.file["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .filter(|f| f["action"] == "redacted")
+                .map(|f| {
+                    let o = f["offset"].as_u64().unwrap();
+                    (o, o + f["length"].as_u64().unwrap())
+                }),
+        )
     }
 }
 
