@@ -35,7 +35,14 @@ fn regression_directories_name_known_targets() {
         if e.path().is_dir() {
             let name = e.file_name().to_string_lossy().into_owned();
             assert!(
-                ["minidump_layout", "pipeline", "detectors"].contains(&name.as_str()),
+                [
+                    "minidump_layout",
+                    "elf_layout",
+                    "pipeline",
+                    "detectors",
+                    "rule_loader"
+                ]
+                .contains(&name.as_str()),
                 "unknown fuzz target directory {name}"
             );
         }
@@ -71,12 +78,28 @@ fn detector_regressions_do_not_panic() {
     }
 }
 
+/// Malformed dumps from other projects' corpora, replayed beside the
+/// fuzzers' finds: until a fuzzer finds something, they keep this path
+/// exercised on real hostile input (one is refused, one parses).
+fn known_hostile() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/public");
+    [
+        "rust-minidump-invalid-range.dmp",
+        "rust-minidump-invalid-record-count.dmp",
+    ]
+    .iter()
+    .map(|n| dir.join(n))
+    .collect()
+}
+
 #[test]
 fn pipeline_regressions_exit_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     for p in inputs("pipeline")
         .into_iter()
         .chain(inputs("minidump_layout"))
+        .chain(inputs("elf_layout"))
+        .chain(known_hostile())
     {
         let data = std::fs::read(&p).unwrap();
         let input = dir.path().join("in.dmp");
