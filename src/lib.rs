@@ -190,7 +190,7 @@ impl Engine {
             )?));
         }
         Ok(Engine {
-            detectors: scan::Detectors { text, chunk, dump },
+            detectors: scan::Detectors::new(text, chunk, dump),
             fingerprinter,
             options,
             warnings,

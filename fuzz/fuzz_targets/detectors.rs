@@ -1,6 +1,7 @@
 //! Every detector on an arbitrary chunk: the text rules (ASCII and
-//! UTF-16LE) and the key-material detectors (DER, OpenSSH, key blobs, AES
-//! schedules at every alignment phase, library big numbers). None may
+//! UTF-16LE), the entropy detector (its text view: byte classes, UTF-16LE
+//! narrowing, token runs) and the key-material detectors (DER, OpenSSH,
+//! key blobs, AES schedules at every alignment phase, library big numbers). None may
 //! panic, and every match must lie inside the bytes it was given and
 //! start in the part of the chunk the detector owns.
 #![no_main]
@@ -8,7 +9,9 @@
 use std::sync::OnceLock;
 
 use dumpscrub::detect::text::TextDetector;
-use dumpscrub::detect::{aes, bignum, blobs, der, openssh, ChunkDetector, DumpDetector};
+use dumpscrub::detect::{
+    aes, bignum, blobs, der, entropy, openssh, ChunkDetector, DumpDetector,
+};
 use dumpscrub::layout;
 use dumpscrub::rules::BUILTIN_RULES;
 use libfuzzer_sys::fuzz_target;
@@ -28,6 +31,7 @@ fn all() -> &'static All {
             Box::new(openssh::OpenSshDetector::new()),
             Box::new(blobs::BlobDetector::new()),
             Box::new(aes::AesDetector::new()),
+            Box::new(entropy::EntropyDetector::new()),
         ],
         bignum: bignum::BignumDetector::new(),
     })

@@ -6,17 +6,17 @@
 //!   entry or a URL's userinfo whose *name* says it is secret (`password=…`,
 //!   `"apiKey": "…"`, `Authorization: Bearer …`, `MY_SERVICE_SECRET=…`,
 //!   `scheme://user:…@host`). Literal keyword anchors are found with one
-//!   case-sensitive, leftmost-first Teddy searcher per encoding (case
-//!   folding would push aho-corasick off its SIMD path); each hit is parsed
+//!   case-sensitive, leftmost-first Teddy searcher, over the chunk and over
+//!   the narrowed UTF-16LE runs of its [`TextView`] (case folding would
+//!   push aho-corasick off its SIMD path); each hit is parsed
 //!   by hand around the anchor: the whole name is split into words
 //!   (`accessToken` → access, token) so that `tokenizer`, `author` or
 //!   `KEYMAP` are not secret names. Only the value is redacted.
 //! - **Free-standing tokens**: maximal runs of one alphabet (hex, base64,
 //!   base64url, base62). Entropy is never computed on a sliding window:
-//!   a skip loop probes one byte in every `MIN_TOKEN` (a run long enough to
-//!   matter must cover the probe), so zero pages and binary data cost about
-//!   one table lookup per 20 bytes, and entropy is computed only on whole
-//!   runs of a candidate length.
+//!   the view's per-byte class bits give the runs of token bytes of a
+//!   candidate length directly (a few word operations per 64 bytes), and
+//!   entropy is computed only on those whole runs.
 //!
 //! Entropy floors depend on the alphabet and the length: the plug-in
 //! Shannon entropy of a short random string is well below log2 of its
@@ -33,7 +33,8 @@ use std::ops::Range;
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
-use super::{ChunkDetector, Encoding, KeyMatch};
+use super::view::{ByteClass, TextView, ViewSpec};
+use super::{ChunkDetector, Encoding, KeyMatch, TextNeeds};
 use crate::rules::Confidence;
 
 pub const KEYED_RULE: &str = "entropy-keyed-value";
@@ -201,10 +202,32 @@ impl Floors {
     }
 }
 
+/// `(c + 1) log2(c + 1) - c log2(c)`: what one more occurrence of a
+/// character seen `c` times adds to the sum of `c log2 c`. Tabled up to
+/// the longest candidate.
+fn count_log_step(c: u16) -> f64 {
+    static STEPS: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    let clog = |c: f64| if c > 1.0 { c * c.log2() } else { 0.0 };
+    let steps = STEPS.get_or_init(|| {
+        (0..=MAX_TOKEN.max(MAX_VALUE))
+            .map(|c| clog(c as f64 + 1.0) - clog(c as f64))
+            .collect()
+    });
+    match steps.get(usize::from(c)) {
+        Some(&d) => d,
+        // A saturated count adds nothing, like the counter itself.
+        None if c == u16::MAX => 0.0,
+        None => clog(f64::from(c) + 1.0) - clog(f64::from(c)),
+    }
+}
+
 /// Character statistics of a candidate, computed in one pass.
 struct Stats {
     n: usize,
     counts: [u16; 128],
+    /// Sum of `c * log2(c)` over the counts, kept as they grow: entropy
+    /// then costs no pass over the table and no logarithm per candidate.
+    count_log_sum: f64,
     upper: usize,
     lower: usize,
     digit: usize,
@@ -229,6 +252,7 @@ impl Stats {
         let mut s = Stats {
             n: 0,
             counts: [0; 128],
+            count_log_sum: 0.0,
             upper: 0,
             lower: 0,
             digit: 0,
@@ -254,7 +278,9 @@ impl Stats {
             }
             prev = c;
             s.n += 1;
-            s.counts[c as usize] = s.counts[c as usize].saturating_add(1);
+            let count = &mut s.counts[c as usize];
+            s.count_log_sum += count_log_step(*count);
+            *count = count.saturating_add(1);
             match c {
                 b'A'..=b'Z' => {
                     s.upper += 1;
@@ -288,13 +314,7 @@ impl Stats {
             return 0.0;
         }
         let n = self.n as f64;
-        let sum: f64 = self
-            .counts
-            .iter()
-            .filter(|&&c| c > 1)
-            .map(|&c| c as f64 * (c as f64).log2())
-            .sum();
-        n.log2() - sum / n
+        n.log2() - self.count_log_sum / n
     }
 
     /// The smallest alphabet holding every character, or `None` for a
@@ -728,24 +748,25 @@ impl Finder {
         Finder::Dfa(dfa)
     }
 
-    fn find(&self, buf: &[u8], from: usize) -> Option<(usize, usize, u32)> {
-        if from >= buf.len() {
+    fn find(&self, buf: &[u8], from: usize, to: usize) -> Option<(usize, usize, u32)> {
+        if from >= to {
             return None;
         }
         match self {
             Finder::Packed(s) => s
-                .find_in(buf, aho_corasick::Span::from(from..buf.len()))
+                .find_in(buf, aho_corasick::Span::from(from..to))
                 .map(|m| (m.start(), m.end(), m.pattern().as_u32())),
             Finder::Dfa(a) => a
-                .find(aho_corasick::Input::new(buf).span(from..buf.len()))
+                .find(aho_corasick::Input::new(buf).span(from..to))
                 .map(|m| (m.start(), m.end(), m.pattern().as_u32())),
         }
     }
 }
 
 pub struct EntropyDetector {
-    ascii: Finder,
-    wide: Finder,
+    keywords: Finder,
+    /// The view a chunk needs when this detector is run alone.
+    spec: ViewSpec,
     floors: Floors,
 }
 
@@ -757,90 +778,115 @@ impl Default for EntropyDetector {
 
 impl EntropyDetector {
     pub fn new() -> Self {
-        let ascii: Vec<Vec<u8>> = KEYWORDS.iter().map(|k| k.as_bytes().to_vec()).collect();
-        let wide: Vec<Vec<u8>> = KEYWORDS
-            .iter()
-            .map(|k| k.bytes().flat_map(|b| [b, 0]).collect())
-            .collect();
+        let keywords: Vec<Vec<u8>> = KEYWORDS.iter().map(|k| k.as_bytes().to_vec()).collect();
         EntropyDetector {
-            ascii: Finder::new(&ascii),
-            wide: Finder::new(&wide),
+            keywords: Finder::new(&keywords),
+            spec: ViewSpec::for_literals(keywords.iter().map(Vec::as_slice), Some(token_class())),
             floors: Floors::new(),
         }
     }
 
-    fn scan_text<const WIDE: bool>(
+    /// Keyed values: every keyword hit in the chunk (ASCII) and in the
+    /// view's narrowed UTF-16LE runs, parsed around its place in the chunk.
+    fn keyed_values(
         &self,
-        buf: &[u8],
+        view: &TextView<'_>,
         base: u64,
         own: &Range<u64>,
         out: &mut Vec<KeyMatch>,
     ) {
-        let t = Text::<WIDE> { buf };
-        let finder = if WIDE { &self.wide } else { &self.ascii };
-        // Keyed values, remembered so that the token pass does not report
-        // the same bytes again.
-        let first_keyed = out.len();
+        let buf = view.buf;
+        let report = |parsed: Option<(usize, usize, Form)>, wide: bool, out: &mut Vec<KeyMatch>| {
+            let (vs, ve, form) = parsed?;
+            push(
+                out,
+                base,
+                own,
+                vs,
+                ve,
+                KEYED_RULE,
+                KEYED_DESCRIPTION,
+                form.as_str(),
+                wide,
+                Confidence::Medium,
+            );
+            Some(ve)
+        };
+        // A hit inside a parsed value is not looked at again.
         let mut at = 0;
-        while let Some((hs, he, pattern)) = finder.find(buf, at) {
+        while let Some((hs, he, pattern)) = self.keywords.find(buf, at, buf.len()) {
+            let t = Text::<false> { buf };
             let parsed = if pattern == URL_KEYWORD {
                 self.url_userinfo(t, hs, he)
             } else {
                 self.keyed(t, hs, he)
             };
-            at = he;
-            if let Some((vs, ve, form)) = parsed {
-                at = at.max(ve);
-                push(
-                    out,
-                    base,
-                    own,
-                    vs,
-                    ve,
-                    KEYED_RULE,
-                    KEYED_DESCRIPTION,
-                    form.as_str(),
-                    WIDE,
-                    Confidence::Medium,
-                );
+            at = he.max(report(parsed, false, out).unwrap_or(0));
+        }
+        // The same per alignment of the UTF-16LE runs (chunk positions).
+        let mut resume = [0usize; 2];
+        for span in view.search_spans() {
+            let mut at = span.start;
+            while let Some((hs, he, pattern)) = self.keywords.find(&view.text, at, span.end) {
+                at = he;
+                let piece = view.piece_at(hs);
+                let start = piece.chunk_pos(hs);
+                let parity = piece.orig % 2;
+                if start < resume[parity] {
+                    continue;
+                }
+                let end = start + 2 * (he - hs);
+                let t = Text::<true> { buf };
+                let parsed = if pattern == URL_KEYWORD {
+                    self.url_userinfo(t, start, end)
+                } else {
+                    self.keyed(t, start, end)
+                };
+                resume[parity] = end.max(report(parsed, true, out).unwrap_or(0));
             }
         }
-        let keyed_end = out.len();
-        let mut tokens = |s: usize, e: usize| {
-            let overlaps = out[first_keyed..keyed_end].iter().any(|k| {
-                let (ks, ke) = (k.offset, k.offset + k.len);
-                let (ts, te) = (base + s as u64, base + e as u64);
-                ks < te && ts < ke
-            });
-            if overlaps {
+    }
+
+    /// A free-standing token over the run `[s, e)`, unless it overlaps a
+    /// keyed value already reported (`keyed`).
+    #[allow(clippy::too_many_arguments)]
+    fn token<const WIDE: bool>(
+        &self,
+        buf: &[u8],
+        s: usize,
+        e: usize,
+        base: u64,
+        own: &Range<u64>,
+        keyed: Range<usize>,
+        out: &mut Vec<KeyMatch>,
+    ) {
+        let t = Text::<WIDE> { buf };
+        let (ts, te) = (base + s as u64, base + e as u64);
+        if out[keyed]
+            .iter()
+            .any(|k| k.offset < te && ts < k.offset + k.len)
+        {
+            return;
+        }
+        let stats = Stats::of(t.chars(s, e));
+        let first = t.at(s).unwrap_or(0);
+        let second = t.at(s + Text::<WIDE>::STEP);
+        if let Some(alpha) = token_alphabet(&stats, first, second, &self.floors) {
+            if named_identifier(t, s) {
                 return;
             }
-            let stats = Stats::of(t.chars(s, e));
-            let first = t.at(s).unwrap_or(0);
-            let second = t.at(s + Text::<WIDE>::STEP);
-            if let Some(alpha) = token_alphabet(&stats, first, second, &self.floors) {
-                if named_identifier(t, s) {
-                    return;
-                }
-                let confidence = TOKEN_CONFIDENCE;
-                push(
-                    out,
-                    base,
-                    own,
-                    s,
-                    e,
-                    TOKEN_RULE,
-                    TOKEN_DESCRIPTION,
-                    alpha.token_form(),
-                    WIDE,
-                    confidence,
-                );
-            }
-        };
-        if WIDE {
-            wide_runs(buf, &mut tokens);
-        } else {
-            ascii_runs(buf, &mut tokens);
+            push(
+                out,
+                base,
+                own,
+                s,
+                e,
+                TOKEN_RULE,
+                TOKEN_DESCRIPTION,
+                alpha.token_form(),
+                WIDE,
+                TOKEN_CONFIDENCE,
+            );
         }
     }
 
@@ -1143,69 +1189,13 @@ fn push(
     });
 }
 
-/// Calls `found(start, end)` for every maximal run of token bytes at least
-/// [`MIN_TOKEN`] and at most [`MAX_TOKEN`] long. Probes one byte in
-/// `MIN_TOKEN`: a long enough run must cover it.
-fn ascii_runs(buf: &[u8], found: &mut impl FnMut(usize, usize)) {
-    let n = buf.len();
-    let class = |i: usize| TOKEN_CLASS[buf[i] as usize];
-    // Invariant: no run that starts before `i` is still to be reported,
-    // and `buf[i - 1]`, if any, is not a token byte or was seen.
-    let mut i = 0;
-    while i + MIN_TOKEN <= n {
-        let p = i + MIN_TOKEN - 1;
-        if !class(p) {
-            i = p + 1;
-            continue;
-        }
-        let mut s = p;
-        while s > i && class(s - 1) {
-            s -= 1;
-        }
-        let mut e = p + 1;
-        while e < n && class(e) {
-            e += 1;
-        }
-        if e - s >= MIN_TOKEN && e - s <= MAX_TOKEN {
-            found(s, e);
-        }
-        i = e + 1;
-    }
+/// [`TOKEN_CLASS`] for the text view.
+fn token_class() -> ByteClass {
+    ByteClass::new(|b| TOKEN_CLASS[usize::from(b)])
 }
 
-/// As [`ascii_runs`] for UTF-16LE runs (token byte, zero byte), at either
-/// byte alignment; spans cover both bytes of every unit.
-fn wide_runs(buf: &[u8], found: &mut impl FnMut(usize, usize)) {
-    let n = buf.len();
-    let unit = |i: usize| i + 1 < n && TOKEN_CLASS[buf[i] as usize] && buf[i + 1] == 0;
-    let span = 2 * MIN_TOKEN;
-    let mut i = 0;
-    while i + span <= n {
-        let p = i + span - 1;
-        // The unit covering `p`, if `p` lies in a run.
-        let c = if buf[p] == 0 && p > i && unit(p - 1) {
-            p - 1
-        } else if unit(p) {
-            p
-        } else {
-            i = p + 1;
-            continue;
-        };
-        let mut s = c;
-        while s >= i + 2 && unit(s - 2) {
-            s -= 2;
-        }
-        let mut e = c + 2;
-        while unit(e) {
-            e += 2;
-        }
-        let chars = (e - s) / 2;
-        if (MIN_TOKEN..=MAX_TOKEN).contains(&chars) {
-            found(s, e);
-        }
-        i = e;
-    }
-}
+/// Token run lengths that are candidates, in characters.
+const TOKEN_LEN: Range<usize> = MIN_TOKEN..MAX_TOKEN + 1;
 
 impl ChunkDetector for EntropyDetector {
     fn max_len(&self) -> usize {
@@ -1214,8 +1204,34 @@ impl ChunkDetector for EntropyDetector {
     }
 
     fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
-        self.scan_text::<false>(buf, base, &own, out);
-        self.scan_text::<true>(buf, base, &own, out);
+        self.scan_view(&TextView::build(buf, &self.spec), base, own, 0, out);
+    }
+
+    fn text_needs(&self) -> TextNeeds {
+        TextNeeds {
+            literals: KEYWORDS.iter().map(|k| k.as_bytes().to_vec()).collect(),
+            token: Some(token_class()),
+        }
+    }
+
+    fn scan_view(
+        &self,
+        view: &TextView<'_>,
+        base: u64,
+        own: Range<u64>,
+        _phase: u64,
+        out: &mut Vec<KeyMatch>,
+    ) {
+        let first_keyed = out.len();
+        self.keyed_values(view, base, &own, out);
+        let keyed = first_keyed..out.len();
+        let buf = view.buf;
+        view.token_runs(&TOKEN_LEN, |s, e| {
+            self.token::<false>(buf, s, e, base, &own, keyed.clone(), out)
+        });
+        view.wide_token_runs(&TOKEN_LEN, |s, e| {
+            self.token::<true>(buf, s, e, base, &own, keyed.clone(), out)
+        });
     }
 }
 
@@ -1490,6 +1506,35 @@ mod tests {
     }
 
     #[test]
+    fn running_entropy_equals_the_plug_in_formula() {
+        let long: String = (0..600u32)
+            .map(|i| char::from(b'!' + (i * i % 90) as u8))
+            .collect();
+        for text in [
+            "",
+            "a",
+            "aaaa",
+            "abcd",
+            "Zq3X9fKp2LmN8vR4tY6wB1cD5eH7jA0s",
+            &long,
+        ] {
+            let mut counts = [0usize; 128];
+            text.bytes().for_each(|b| counts[usize::from(b)] += 1);
+            let n = text.len() as f64;
+            let direct: f64 = counts
+                .iter()
+                .filter(|&&c| c > 0)
+                .map(|&c| -(c as f64 / n) * (c as f64 / n).log2())
+                .sum();
+            let running = Stats::of(text.bytes()).entropy();
+            assert!(
+                (running - direct).abs() < 1e-9,
+                "{text:?}: {running} vs {direct}"
+            );
+        }
+    }
+
+    #[test]
     fn expected_entropy_matches_known_values() {
         // Sixteen random hex digits average 3.21 bits (measured 3.20).
         assert!((expected_entropy(16, 16) - 3.209).abs() < 0.01);
@@ -1505,15 +1550,16 @@ mod tests {
         buf.push(0);
         buf.extend(std::iter::repeat_n(b'c', MAX_TOKEN + 1));
         buf.push(0);
+        let spec = ViewSpec::for_literals([&b"key"[..]], Some(token_class()));
         let mut runs = Vec::new();
-        ascii_runs(&buf, &mut |s, e| runs.push((s, e)));
+        TextView::build(&buf, &spec).token_runs(&TOKEN_LEN, |s, e| runs.push((s, e)));
         assert_eq!(runs, vec![(5 + MIN_TOKEN, 5 + 2 * MIN_TOKEN)]);
         let wide = encode(&buf, Encoding::Utf16le);
         for pad in 0..2 {
             let mut w = vec![0x41u8; pad];
             w.extend(&wide);
             let mut runs = Vec::new();
-            wide_runs(&w, &mut |s, e| runs.push((s, e)));
+            TextView::build(&w, &spec).wide_token_runs(&TOKEN_LEN, |s, e| runs.push((s, e)));
             let s = pad + 2 * (5 + MIN_TOKEN);
             assert_eq!(runs, vec![(s, s + 2 * MIN_TOKEN)], "pad {pad}");
         }

@@ -11,6 +11,7 @@ pub mod der;
 pub mod entropy;
 pub mod openssh;
 pub mod text;
+pub mod view;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use serde::Serialize;
 use crate::keys::KeyMaterial;
 use crate::layout::Layout;
 use crate::rules::Confidence;
+use view::{ByteClass, TextView};
 
 /// How the secret's characters are stored in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -112,6 +114,34 @@ pub trait ChunkDetector: Send + Sync {
         let _ = phase;
         self.scan(buf, base, own, out)
     }
+
+    /// What this detector reads from the chunk's [`TextView`]: ASCII
+    /// literals it searches in the view's text, and the class of bytes it
+    /// wants runs of. Detectors that read raw bytes need nothing.
+    fn text_needs(&self) -> TextNeeds {
+        TextNeeds::default()
+    }
+
+    /// As [`scan_phased`](Self::scan_phased), with the chunk's text view
+    /// (built for every detector's [`text_needs`](Self::text_needs));
+    /// `view.buf` is the chunk.
+    fn scan_view(
+        &self,
+        view: &TextView<'_>,
+        base: u64,
+        own: Range<u64>,
+        phase: u64,
+        out: &mut Vec<KeyMatch>,
+    ) {
+        self.scan_phased(view.buf, base, own, phase, out)
+    }
+}
+
+/// See [`ChunkDetector::text_needs`].
+#[derive(Default)]
+pub struct TextNeeds {
+    pub literals: Vec<Vec<u8>>,
+    pub token: Option<ByteClass>,
 }
 
 /// A detector that needs the whole dump at once, e.g. to follow pointers

@@ -2,15 +2,18 @@
 //! every rule, in ASCII and UTF-16LE, then each hit confirmed by its rule's
 //! regex in a bounded window.
 //!
-//! UTF-16LE anchors are searched as byte strings (`t\0o\0k\0`), so a string
-//! is found at either byte alignment without a second pass. A UTF-16 hit is
-//! narrowed (every other byte, stopping at the first code unit outside
-//! ASCII) and the same regex confirms it, so one rule serves both encodings.
+//! The ASCII anchors are searched in the chunk, and again in the chunk's
+//! [`TextView`], which holds its UTF-16LE runs narrowed to one byte per
+//! unit at either byte alignment: one set of searchers serves both
+//! encodings. A UTF-16 hit is narrowed again around its position in the
+//! chunk (every other byte, stopping at the first code unit outside ASCII)
+//! and the same regex confirms it, so one rule serves both.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use anyhow::{Context, Result};
 use regex::bytes::Regex;
 
+use super::view::{TextView, ViewSpec};
 use super::{Encoding, RawMatch};
 use crate::rules::{passes_entropy, Rule, SecretGroup};
 
@@ -18,10 +21,16 @@ struct Pattern {
     /// Indices of the rules this literal triggers: those that list it, and
     /// those that list a literal it contains (see [`TextDetector::new`]).
     rules: Vec<u32>,
-    encoding: Encoding,
     /// Length of the literal in characters.
     chars: usize,
     literal: String,
+}
+
+/// The patterns of one searched literal, by the encoding of the run the
+/// hit is in; `None` where no rule looks at that encoding.
+struct LiteralIds {
+    ascii: Option<u32>,
+    utf16: Option<u32>,
 }
 
 /// Which capture group of a match is the secret.
@@ -54,17 +63,11 @@ enum Anchors {
 const GROUP: usize = 64;
 
 impl Anchors {
-    fn build(needles: &[Vec<u8>], encodings: &[Encoding]) -> Result<Anchors> {
+    fn build(needles: &[Vec<u8>]) -> Result<Anchors> {
         let mut searchers = Vec::new();
-        // ASCII and UTF-16LE anchors have different first-byte statistics;
-        // mixing them in one Teddy group blurs its fingerprints.
         let mut start = 0;
         while start < needles.len() {
-            let enc = encodings[start];
-            let mut end = start;
-            while end < needles.len() && encodings[end] == enc && end - start < GROUP {
-                end += 1;
-            }
+            let end = (start + GROUP).min(needles.len());
             let mut config = aho_corasick::packed::Config::new();
             config.match_kind(aho_corasick::packed::MatchKind::LeftmostFirst);
             let mut builder = config.builder();
@@ -122,6 +125,10 @@ impl Anchors {
 
 pub struct TextDetector {
     anchors: Anchors,
+    /// Indexed by the anchors' pattern ids.
+    literals: Vec<LiteralIds>,
+    needles: Vec<Vec<u8>>,
+    spec: ViewSpec,
     patterns: Vec<Pattern>,
     rules: Vec<Compiled>,
     max_chars: usize,
@@ -180,8 +187,13 @@ impl TextDetector {
         literals.dedup();
         let mut patterns = Vec::new();
         let mut needles: Vec<Vec<u8>> = Vec::new();
-        for encoding in [Encoding::Ascii, Encoding::Utf16le] {
-            for &literal in &literals {
+        let mut literal_ids = Vec::new();
+        for &literal in &literals {
+            let mut ids = LiteralIds {
+                ascii: None,
+                utf16: None,
+            };
+            for encoding in [Encoding::Ascii, Encoding::Utf16le] {
                 let sharing: Vec<u32> = rules
                     .iter()
                     .enumerate()
@@ -195,20 +207,30 @@ impl TextDetector {
                 if sharing.is_empty() {
                     continue;
                 }
-                needles.push(encode(literal.as_bytes(), encoding));
+                let id = Some(patterns.len() as u32);
+                match encoding {
+                    Encoding::Utf16le => ids.utf16 = id,
+                    _ => ids.ascii = id,
+                }
                 patterns.push(Pattern {
                     rules: sharing,
-                    encoding,
                     chars: literal.len(),
                     literal: literal.to_string(),
                 });
             }
+            if ids.ascii.is_some() || ids.utf16.is_some() {
+                needles.push(literal.as_bytes().to_vec());
+                literal_ids.push(ids);
+            }
         }
-        let encodings: Vec<Encoding> = patterns.iter().map(|p| p.encoding).collect();
-        let anchors = Anchors::build(&needles, &encodings)?;
+        let anchors = Anchors::build(&needles)?;
+        let spec = ViewSpec::for_literals(needles.iter().map(Vec::as_slice), None);
         let max_chars = rules.iter().map(|r| r.max_len).max().unwrap_or(0);
         Ok(TextDetector {
             anchors,
+            literals: literal_ids,
+            needles,
+            spec,
             patterns,
             rules: compiled,
             max_chars,
@@ -233,35 +255,66 @@ impl TextDetector {
         2 * (self.max_chars + 2)
     }
 
+    /// The literals searched in a chunk's text view (ASCII bytes).
+    pub fn literals(&self) -> impl Iterator<Item = &[u8]> + Clone {
+        self.needles.iter().map(Vec::as_slice)
+    }
+
     /// Scans `buf`, which holds the file bytes starting at `base`, and
     /// appends matches whose secret starts in `own` (file offsets).
     pub fn scan(&self, buf: &[u8], base: u64, own: std::ops::Range<u64>, out: &mut Vec<RawMatch>) {
+        self.scan_view(&TextView::build(buf, &self.spec), base, own, out);
+    }
+
+    /// [`scan`](Self::scan) of `view.buf`, with a view whose anchor
+    /// alphabet holds at least [`literals`](Self::literals).
+    pub fn scan_view(
+        &self,
+        view: &TextView<'_>,
+        base: u64,
+        own: std::ops::Range<u64>,
+        out: &mut Vec<RawMatch>,
+    ) {
+        let buf = view.buf;
         let mut narrow = Vec::new();
+        // ASCII: the chunk itself, but for long runs of zeros.
         for (from, to) in islands(buf) {
-            self.anchors.for_each_hit(buf, from, to, |start, end, pid| {
-                let pattern = &self.patterns[pid as usize];
-                for &ri in &pattern.rules {
+            self.anchors.for_each_hit(buf, from, to, |start, end, lit| {
+                let Some(pid) = self.literals[lit as usize].ascii else {
+                    return;
+                };
+                for &ri in &self.patterns[pid as usize].rules {
                     let c = &self.rules[ri as usize];
-                    match pattern.encoding {
-                        Encoding::Ascii => {
-                            self.confirm_ascii(c, ri, pid, buf, base, start, end, &own, out)
-                        }
-                        Encoding::Binary => {}
-                        Encoding::Utf16le => self.confirm_utf16(
+                    self.confirm_ascii(c, ri, pid, buf, base, start, end, &own, out);
+                }
+            });
+        }
+        // UTF-16LE: the view's narrowed runs, searched with the same
+        // (ASCII) literals.
+        for span in view.search_spans() {
+            self.anchors
+                .for_each_hit(&view.text, span.start, span.end, |start, _, lit| {
+                    let Some(pid) = self.literals[lit as usize].utf16 else {
+                        return;
+                    };
+                    let pattern = &self.patterns[pid as usize];
+                    let at = view.piece_at(start).chunk_pos(start);
+                    for &ri in &pattern.rules {
+                        let c = &self.rules[ri as usize];
+                        self.confirm_utf16(
                             c,
                             ri,
                             pid,
                             buf,
                             base,
-                            start,
+                            at,
                             pattern.chars,
                             &own,
                             &mut narrow,
                             out,
-                        ),
+                        );
                     }
-                }
-            });
+                });
         }
     }
 

@@ -911,19 +911,19 @@ fn throughput() {
         "known-key pass with 20 public-only copies in random memory: {:.1} ms ({n} keys found)",
         t * 1e3
     );
-    let plain = Detectors {
-        text: TextDetector::new(BUILTIN_RULES).unwrap(),
-        chunk: Vec::new(),
-        dump: Vec::new(),
-    };
+    let plain = Detectors::new(
+        TextDetector::new(BUILTIN_RULES).unwrap(),
+        Vec::new(),
+        Vec::new(),
+    );
     let (t_full, _) = time(&|| scan::scan(&data, &layout, &plain).matches.len());
-    let with = Detectors {
-        text: TextDetector::new(BUILTIN_RULES).unwrap(),
-        chunk: Vec::new(),
-        dump: vec![Box::new(
+    let with = Detectors::new(
+        TextDetector::new(BUILTIN_RULES).unwrap(),
+        Vec::new(),
+        vec![Box::new(
             load_known_keys(&[dir.path().join("jwks.json")]).unwrap(),
         )],
-    };
+    );
     let (t_with, _) = time(&|| scan::scan(&data, &layout, &with).keys.len());
     // Again, so that a busy spell of the machine does not favour either.
     let t_full = t_full.min(time(&|| scan::scan(&data, &layout, &plain).matches.len()).0);
@@ -940,11 +940,11 @@ fn throughput() {
             .collect();
         let secrets_file = write(&dir, "secrets.txt", lines.as_bytes());
         let s = load_known_secrets(&[secrets_file], &Fingerprinter::new(None)).unwrap();
-        let with = Detectors {
-            text: TextDetector::new(BUILTIN_RULES).unwrap(),
-            chunk: vec![Box::new(s)],
-            dump: Vec::new(),
-        };
+        let with = Detectors::new(
+            TextDetector::new(BUILTIN_RULES).unwrap(),
+            vec![Box::new(s)],
+            Vec::new(),
+        );
         let (t_s, _) = time(&|| scan::scan(&data, &layout, &with).keys.len());
         let chunks = crate::scan::plan::chunks(&segments, crate::scan::plan::CHUNK_SIZE, 1024);
         let (t_alone, _) = time(&|| {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::detect::text::TextDetector;
+use crate::detect::view::{TextView, ViewSpec};
 use crate::detect::{ChunkDetector, DumpDetector, KeyMatch, RawMatch};
 use crate::layout::Layout;
 
@@ -18,9 +19,39 @@ pub struct Detectors {
     pub text: TextDetector,
     pub chunk: Vec<Box<dyn ChunkDetector>>,
     pub dump: Vec<Box<dyn DumpDetector>>,
+    /// The text view each chunk gets: every text detector's literals and
+    /// token class.
+    view: ViewSpec,
 }
 
 impl Detectors {
+    pub fn new(
+        text: TextDetector,
+        chunk: Vec<Box<dyn ChunkDetector>>,
+        dump: Vec<Box<dyn DumpDetector>>,
+    ) -> Detectors {
+        let needs: Vec<_> = chunk.iter().map(|d| d.text_needs()).collect();
+        let literals: Vec<&[u8]> = text
+            .literals()
+            .chain(
+                needs
+                    .iter()
+                    .flat_map(|n| n.literals.iter().map(Vec::as_slice)),
+            )
+            .collect();
+        let mut tokens = needs.iter().filter_map(|n| n.token.clone());
+        let token = tokens.next();
+        // One token class per run: only the entropy detector asks for one.
+        debug_assert!(tokens.next().is_none(), "two detectors want token runs");
+        let view = ViewSpec::for_literals(literals.iter().copied(), token);
+        Detectors {
+            text,
+            chunk,
+            dump,
+            view,
+        }
+    }
+
     /// Bytes of context each chunk needs on each side.
     pub fn overlap(&self) -> u64 {
         let binary = self.chunk.iter().map(|d| d.max_len()).max().unwrap_or(0);
@@ -55,17 +86,18 @@ pub fn scan_with_progress(
         .map(|c| {
             let buf = &data[c.read_start as usize..c.read_end as usize];
             let own = c.own_start..c.own_end;
+            let view = TextView::build(buf, &detectors.view);
             let mut text = Vec::new();
             detectors
                 .text
-                .scan(buf, c.read_start, own.clone(), &mut text);
+                .scan_view(&view, c.read_start, own.clone(), &mut text);
             let mut keys = Vec::new();
             let phase = layout
                 .range_at(c.own_start)
                 .and_then(|r| r.vaddr.map(|v| v.wrapping_sub(r.start) % 8))
                 .unwrap_or(0);
             for d in &detectors.chunk {
-                d.scan_phased(buf, c.read_start, own.clone(), phase, &mut keys);
+                d.scan_view(&view, c.read_start, own.clone(), phase, &mut keys);
             }
             if let Some(p) = progress {
                 p.fetch_add(c.own_end - c.own_start, Ordering::Relaxed);

@@ -1,0 +1,694 @@
+//! A chunk's text, found once for every text detector.
+//!
+//! One vector pass over the chunk classifies every byte (anchor alphabet,
+//! token alphabet, zero) into bit masks, 64 bytes to a word. From them:
+//!
+//! - the runs of UTF-16LE code units (anchor byte, zero byte) long enough
+//!   to hold the shortest anchor, at both byte alignments, narrowed to one
+//!   byte per unit into one compact buffer. Detectors search it with their
+//!   ASCII literals: one search of a small buffer replaces a search of the
+//!   whole chunk for the UTF-16LE form of every literal at each alignment.
+//!   It finds exactly those hits: a UTF-16LE occurrence of a literal is a
+//!   run of such units (all its bytes are in the alphabet), runs are
+//!   separated in the buffer by a byte no literal contains, and each hit
+//!   maps back to its chunk position. Rules are confirmed on the chunk.
+//! - the runs of token bytes (ASCII or UTF-16LE) of a given length, for
+//!   the entropy detector, with a few word operations per 64 bytes.
+//!
+//! ASCII literals are searched in the chunk itself: runs of anchor bytes
+//! (74 distinct bytes with the built-in rules) are too frequent in random
+//! and compressed data for a compact copy of them to pay (measured: a third
+//! of random bytes, in 2 million pieces per 64 MiB).
+
+use std::ops::Range;
+
+/// A set of byte values, tested with two 16-entry nibble tables so that 32
+/// bytes are classified at once with AVX2 byte shuffles. Each of the 8
+/// bucket bits stands for a high nibble modulo 8, and high nibbles with no
+/// member map to no bucket: sets of ASCII bytes are exact; a set with
+/// members whose high nibbles differ by 8 may grow to a superset (still
+/// correct here: a run of a superset holds every run of the set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteClass {
+    lo: [u8; 16],
+    hi: [u8; 16],
+}
+
+impl ByteClass {
+    pub fn new(contains: impl Fn(u8) -> bool) -> ByteClass {
+        let mut lo = [0u8; 16];
+        let mut hi = [0u8; 16];
+        for b in 0..=255u8 {
+            if contains(b) {
+                lo[usize::from(b & 15)] |= 1 << ((b >> 4) & 7);
+                hi[usize::from(b >> 4)] = 1 << ((b >> 4) & 7);
+            }
+        }
+        ByteClass { lo, hi }
+    }
+
+    /// The bytes of `literals`.
+    pub fn of_literals<'a>(literals: impl IntoIterator<Item = &'a [u8]>) -> ByteClass {
+        let mut member = [false; 256];
+        for lit in literals {
+            for &b in lit {
+                member[usize::from(b)] = true;
+            }
+        }
+        ByteClass::new(|b| member[usize::from(b)])
+    }
+
+    #[inline]
+    pub fn contains(&self, b: u8) -> bool {
+        self.lo[usize::from(b & 15)] & self.hi[usize::from(b >> 4)] != 0
+    }
+
+    /// A byte outside the class, to separate runs in the compact buffer.
+    fn outsider(&self) -> Option<u8> {
+        (0..=255u8).find(|&b| !self.contains(b))
+    }
+}
+
+/// What the text detectors of a run need from each chunk.
+#[derive(Debug, Clone)]
+pub struct ViewSpec {
+    /// Bytes of every literal searched in the compact buffer.
+    pub anchor: ByteClass,
+    /// Length of the shortest literal: shorter runs cannot hold one.
+    pub anchor_min: usize,
+    /// Bytes of entropy tokens, when a detector wants token runs.
+    pub token: Option<ByteClass>,
+}
+
+impl ViewSpec {
+    /// The spec for a set of ASCII literals (each searched in ASCII and,
+    /// narrowed, in UTF-16LE), with or without token runs.
+    pub fn for_literals<'a>(
+        literals: impl IntoIterator<Item = &'a [u8]> + Clone,
+        token: Option<ByteClass>,
+    ) -> ViewSpec {
+        let anchor_min = literals
+            .clone()
+            .into_iter()
+            .map(<[u8]>::len)
+            .filter(|&n| n > 0)
+            .min()
+            .unwrap_or(1);
+        ViewSpec {
+            anchor: ByteClass::of_literals(literals),
+            anchor_min,
+            token,
+        }
+    }
+}
+
+/// One run copied into the compact buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    /// Where it starts in [`TextView::text`].
+    pub text: usize,
+    /// Its length there (characters, that is code units).
+    pub len: usize,
+    /// Where its first unit starts in the chunk; unit `i` is at
+    /// `orig + 2 * i`.
+    pub orig: usize,
+}
+
+impl Piece {
+    /// Chunk position of the piece's character at `text` (compact buffer
+    /// position).
+    #[inline]
+    pub fn chunk_pos(&self, text: usize) -> usize {
+        self.orig + 2 * (text - self.text)
+    }
+}
+
+/// The text of one chunk (see the module documentation).
+pub struct TextView<'a> {
+    /// The chunk itself.
+    pub buf: &'a [u8],
+    /// Narrowed UTF-16LE runs, each followed by a separator byte when the
+    /// anchor alphabet leaves one free.
+    pub text: Vec<u8>,
+    /// The runs, in `text` order: at even chunk positions, then at odd
+    /// ones; each group in chunk order.
+    pub pieces: Vec<Piece>,
+    separated: bool,
+    token: Vec<u64>,
+    zero: Vec<u64>,
+}
+
+impl<'a> TextView<'a> {
+    pub fn build(buf: &'a [u8], spec: &ViewSpec) -> TextView<'a> {
+        let words = buf.len().div_ceil(64);
+        let mut anchor = vec![0u64; words];
+        let mut token = vec![0u64; if spec.token.is_some() { words } else { 0 }];
+        let mut zero = vec![0u64; words];
+        classify(
+            buf,
+            &spec.anchor,
+            spec.token.as_ref(),
+            &mut anchor,
+            &mut token,
+            &mut zero,
+        );
+        let sep = spec.anchor.outsider();
+        let mut text = Vec::new();
+        let mut pieces: Vec<Piece> = Vec::new();
+        let min = spec.anchor_min.max(1);
+        let starts = unit_starts(&anchor, &zero);
+        for parity in [EVEN, !EVEN] {
+            let units = Units {
+                starts: &starts,
+                parity,
+            };
+            for_each_run(&units, 2 * min, |s, e| {
+                pieces.push(Piece {
+                    text: text.len(),
+                    len: (e - s) / 2,
+                    orig: s,
+                });
+                text.extend(buf[s..e].iter().step_by(2));
+                text.extend(sep);
+            });
+        }
+        TextView {
+            buf,
+            text,
+            pieces,
+            separated: sep.is_some(),
+            token,
+            zero,
+        }
+    }
+
+    /// Spans of [`text`](Self::text) to search: all of it when the runs are
+    /// separated, else each piece alone (an alphabet of all 256 bytes).
+    pub fn search_spans(&self) -> Vec<Range<usize>> {
+        if self.separated {
+            std::iter::once(0..self.text.len()).collect()
+        } else {
+            self.pieces.iter().map(|p| p.text..p.text + p.len).collect()
+        }
+    }
+
+    /// The piece holding compact-buffer position `text`.
+    pub fn piece_at(&self, text: usize) -> &Piece {
+        let i = self.pieces.partition_point(|p| p.text <= text);
+        &self.pieces[i.saturating_sub(1)]
+    }
+
+    /// Calls `found(start, end)` for every maximal run of token bytes whose
+    /// length is within `len` (chunk positions). Needs a spec with a token
+    /// class.
+    pub fn token_runs(&self, len: &Range<usize>, mut found: impl FnMut(usize, usize)) {
+        for_each_run(&self.token[..], len.start, |s, e| {
+            if len.contains(&(e - s)) {
+                found(s, e)
+            }
+        });
+    }
+
+    /// As [`token_runs`](Self::token_runs) for UTF-16LE runs of (token byte,
+    /// zero byte) units at either alignment; `len` counts units, the spans
+    /// cover both bytes of every unit. Runs come in chunk order per
+    /// alignment, even first.
+    pub fn wide_token_runs(&self, len: &Range<usize>, mut found: impl FnMut(usize, usize)) {
+        let starts = unit_starts(&self.token, &self.zero);
+        for parity in [EVEN, !EVEN] {
+            let units = Units {
+                starts: &starts,
+                parity,
+            };
+            for_each_run(&units, 2 * len.start, |s, e| {
+                if len.contains(&((e - s) / 2)) {
+                    found(s, e)
+                }
+            });
+        }
+    }
+}
+
+/// Bits of the even positions of a word (chunk positions are word-aligned).
+const EVEN: u64 = 0x5555_5555_5555_5555;
+
+/// A bit stream over chunk positions, one word per 64 positions.
+trait Bits {
+    fn words(&self) -> usize;
+    fn word(&self, w: usize) -> u64;
+}
+
+impl Bits for [u64] {
+    fn words(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn word(&self, w: usize) -> u64 {
+        self[w]
+    }
+}
+
+/// Positions covered by UTF-16LE units at one parity, both bytes of each
+/// unit set, computed per word from the unit starts of both parities.
+struct Units<'a> {
+    starts: &'a [u64],
+    parity: u64,
+}
+
+impl Bits for Units<'_> {
+    fn words(&self) -> usize {
+        self.starts.len()
+    }
+    #[inline]
+    fn word(&self, w: usize) -> u64 {
+        let u = self.starts[w] & self.parity;
+        let carry = match w {
+            0 => 0,
+            _ => (self.starts[w - 1] & self.parity) >> 63,
+        };
+        u | (u << 1) | carry
+    }
+}
+
+/// Unit starts of both parities: positions holding a `class` byte followed
+/// by a zero byte.
+fn unit_starts(class: &[u64], zero: &[u64]) -> Vec<u64> {
+    (0..class.len())
+        .map(|w| {
+            let next_zero = zero.get(w + 1).copied().unwrap_or(0);
+            class[w] & ((zero[w] >> 1) | (next_zero << 63))
+        })
+        .collect()
+}
+
+/// The shifts that turn a window of bits into the starts of runs of at
+/// least `k` set bits (`1 <= k <= 64`), by doubling: after shifts 1, 2, 4
+/// a bit says "8 set bits from here"; a last shift tops it up to `k`.
+struct RunShifts {
+    shifts: [u32; 7],
+    count: usize,
+    /// `k >= 32`: a run that long covers a whole aligned 16-bit lane, a
+    /// cheap test that skips most words of text.
+    lane_test: bool,
+}
+
+impl RunShifts {
+    fn new(k: usize) -> RunShifts {
+        let k = k.clamp(1, 64);
+        let mut shifts = [0u32; 7];
+        let mut count = 0;
+        let mut len = 1;
+        while len * 2 <= k {
+            shifts[count] = len as u32;
+            count += 1;
+            len *= 2;
+        }
+        if len < k {
+            shifts[count] = (k - len) as u32;
+            count += 1;
+        }
+        RunShifts {
+            shifts,
+            count,
+            lane_test: k >= 32,
+        }
+    }
+
+    /// Positions of `cur` where a run of at least `k` set bits starts,
+    /// `next` being the following word.
+    #[inline]
+    fn starts(&self, cur: u64, next: u64) -> u64 {
+        if self.lane_test && !full_lane(cur) && !full_lane(next & 0xffff_ffff) {
+            return 0;
+        }
+        let (mut lo, mut hi) = (cur, next);
+        for &j in &self.shifts[..self.count] {
+            lo &= (lo >> j) | (hi << (64 - j));
+            hi &= hi >> j;
+        }
+        lo
+    }
+}
+
+/// Is some aligned 16-bit lane of `x` all ones?
+#[inline]
+fn full_lane(x: u64) -> bool {
+    const LOW: u64 = 0x0001_0001_0001_0001;
+    const HIGH: u64 = 0x8000_8000_8000_8000;
+    let y = !x;
+    y.wrapping_sub(LOW) & !y & HIGH != 0
+}
+
+/// First clear bit at or after `s` (the stream's length in bits if none).
+fn run_end(bits: &(impl Bits + ?Sized), s: usize) -> usize {
+    let mut w = s / 64;
+    let mut bit = s % 64;
+    while w < bits.words() {
+        let ones = (bits.word(w) >> bit).trailing_ones() as usize;
+        if ones < 64 - bit {
+            return w * 64 + bit + ones;
+        }
+        w += 1;
+        bit = 0;
+    }
+    bits.words() * 64
+}
+
+/// Calls `found(start, end)` for every maximal run of set bits at least
+/// `min` long, in order. A word without the start of a long enough run
+/// costs a few shifts (one compare when it is empty): in binary data most
+/// short runs are never visited.
+fn for_each_run(bits: &(impl Bits + ?Sized), min: usize, mut found: impl FnMut(usize, usize)) {
+    let shifts = RunShifts::new(min);
+    let words = bits.words();
+    let mut w = 0;
+    // Everything before `from` is handled; bit `from - 1`, if any, is clear
+    // or belongs to a reported run.
+    let mut from = 0usize;
+    while w < words {
+        let cur = bits.word(w);
+        if cur == 0 {
+            w += 1;
+            continue;
+        }
+        let next = if w + 1 < words { bits.word(w + 1) } else { 0 };
+        let mut starts = shifts.starts(cur, next);
+        let base = w * 64;
+        if from > base {
+            starts &= u64::MAX.checked_shl((from - base) as u32).unwrap_or(0);
+        }
+        if starts == 0 {
+            w += 1;
+            continue;
+        }
+        // The lowest start at or after `from` is where a run begins: a set
+        // bit just before it would start a long enough run too.
+        let s = base + starts.trailing_zeros() as usize;
+        let e = run_end(bits, s);
+        if e - s >= min {
+            found(s, e);
+        }
+        from = e;
+        w = e / 64;
+    }
+}
+
+/// Fills the per-word masks of `buf`: anchor-class bytes, token-class
+/// bytes (when `token` is given; `token_out` may then be empty otherwise)
+/// and zero bytes. Bits past the end of `buf` stay clear.
+fn classify(
+    buf: &[u8],
+    anchor: &ByteClass,
+    token: Option<&ByteClass>,
+    anchor_out: &mut [u64],
+    token_out: &mut [u64],
+    zero_out: &mut [u64],
+) {
+    let full = buf.len() / 64;
+    #[cfg(target_arch = "x86_64")]
+    let done = if has_avx2() {
+        // SAFETY: calling a target-feature function; the CPU reports AVX2.
+        unsafe { classify_avx2(buf, full, anchor, token, anchor_out, token_out, zero_out) };
+        full
+    } else {
+        0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for w in done..buf.len().div_ceil(64) {
+        let block = &buf[w * 64..((w + 1) * 64).min(buf.len())];
+        let (mut a, mut t, mut z) = (0u64, 0u64, 0u64);
+        for (i, &b) in block.iter().enumerate() {
+            a |= u64::from(anchor.contains(b)) << i;
+            if let Some(tc) = token {
+                t |= u64::from(tc.contains(b)) << i;
+            }
+            z |= u64::from(b == 0) << i;
+        }
+        anchor_out[w] = a;
+        if token.is_some() {
+            token_out[w] = t;
+        }
+        zero_out[w] = z;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn has_avx2() -> bool {
+    static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVX2.get_or_init(|| std::arch::is_x86_feature_detected!("avx2"))
+}
+
+/// Class membership of 32 bytes as a bit mask.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn members(
+    v: std::arch::x86_64::__m256i,
+    lo: std::arch::x86_64::__m256i,
+    hi: std::arch::x86_64::__m256i,
+) -> u32 {
+    use std::arch::x86_64::*;
+    let nibble = _mm256_set1_epi8(0x0f);
+    let low = _mm256_and_si256(v, nibble);
+    let high = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
+    let both = _mm256_and_si256(_mm256_shuffle_epi8(lo, low), _mm256_shuffle_epi8(hi, high));
+    !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(both, _mm256_setzero_si256())) as u32)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn classify_avx2(
+    buf: &[u8],
+    full: usize,
+    anchor: &ByteClass,
+    token: Option<&ByteClass>,
+    anchor_out: &mut [u64],
+    token_out: &mut [u64],
+    zero_out: &mut [u64],
+) {
+    use std::arch::x86_64::*;
+    // The shuffle looks up within each 128-bit lane: both lanes hold the
+    // same 16-entry table.
+    let table = |t: &[u8; 16]| {
+        // SAFETY: 16 readable bytes; unaligned load.
+        _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().cast()) })
+    };
+    let (a_lo, a_hi) = (table(&anchor.lo), table(&anchor.hi));
+    let token_tables = token.map(|t| (table(&t.lo), table(&t.hi)));
+    let zero = _mm256_setzero_si256();
+    for w in 0..full {
+        // SAFETY: unaligned loads of the 64 bytes at 64 * w, inside `buf`
+        // because w < full = buf.len() / 64.
+        let (v0, v1) = unsafe {
+            let p = buf.as_ptr().add(64 * w);
+            (
+                _mm256_loadu_si256(p.cast()),
+                _mm256_loadu_si256(p.add(32).cast()),
+            )
+        };
+        let pair = |a: u32, b: u32| u64::from(a) | (u64::from(b) << 32);
+        anchor_out[w] = pair(members(v0, a_lo, a_hi), members(v1, a_lo, a_hi));
+        if let Some((t_lo, t_hi)) = token_tables {
+            token_out[w] = pair(members(v0, t_lo, t_hi), members(v1, t_lo, t_hi));
+        }
+        zero_out[w] = pair(
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, zero)) as u32,
+            _mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, zero)) as u32,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *seed >> 33
+    }
+
+    /// Random bytes biased toward text, zeros and UTF-16, so that every
+    /// kind of run and boundary shows up.
+    fn mixed(len: usize, seed: u64) -> Vec<u8> {
+        let mut s = seed;
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let n = (lcg(&mut s) % 90) as usize + 1;
+            match lcg(&mut s) % 5 {
+                0 => {
+                    out.extend((0..n).map(|_| b"token=abc_XYZ-09:/ "[(lcg(&mut s) % 19) as usize]))
+                }
+                1 => {
+                    let words: [&[u8]; 4] = [b"pass", b"token", b"c_X", b"9:w"];
+                    let text: Vec<u8> = (0..n % 7)
+                        .flat_map(|_| words[(lcg(&mut s) % 4) as usize])
+                        .copied()
+                        .collect();
+                    out.extend(text.iter().flat_map(|&b| [b, 0]));
+                }
+                2 => out.extend(std::iter::repeat_n(0, n)),
+                _ => out.extend((0..n).map(|_| lcg(&mut s) as u8)),
+            }
+        }
+        out.truncate(len);
+        out
+    }
+
+    /// Maximal runs of `pred`, at least `min` long: the obvious way.
+    fn naive_runs(n: usize, min: usize, pred: impl Fn(usize) -> bool) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < n {
+            if !pred(i) {
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < n && pred(i) {
+                i += 1;
+            }
+            if i - s >= min {
+                out.push((s, i));
+            }
+        }
+        out
+    }
+
+    /// Maximal runs of UTF-16LE units of `class` at one alignment.
+    fn naive_units(buf: &[u8], class: &ByteClass, odd: bool, min: usize) -> Vec<(usize, usize)> {
+        let unit = |i: usize| i + 1 < buf.len() && class.contains(buf[i]) && buf[i + 1] == 0;
+        let mut out = Vec::new();
+        let mut i = usize::from(odd);
+        while i < buf.len() {
+            if !unit(i) {
+                i += 2;
+                continue;
+            }
+            let s = i;
+            while unit(i) {
+                i += 2;
+            }
+            if (i - s) / 2 >= min {
+                out.push((s, i));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn vector_and_scalar_classification_agree() {
+        let class = ByteClass::of_literals([&b"ghp_"[..], b"://", b"\xc3\xa9t\xe9"]);
+        let token = ByteClass::new(|b| b.is_ascii_alphanumeric());
+        for len in [0, 1, 63, 64, 65, 1000, 4099] {
+            let buf = mixed(len, len as u64);
+            let words = len.div_ceil(64);
+            let (mut a, mut t, mut z) = (vec![0; words], vec![0; words], vec![0; words]);
+            classify(&buf, &class, Some(&token), &mut a, &mut t, &mut z);
+            for (i, &b) in buf.iter().enumerate() {
+                let bit = |m: &[u64]| m[i / 64] >> (i % 64) & 1 == 1;
+                assert_eq!(bit(&a), class.contains(b), "anchor bit {i} of {len}");
+                assert_eq!(bit(&t), token.contains(b), "token bit {i} of {len}");
+                assert_eq!(bit(&z), b == 0, "zero bit {i} of {len}");
+            }
+            // Nothing set past the end.
+            if len % 64 != 0 {
+                assert_eq!(a[words - 1] >> (len % 64), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_classes_are_exact() {
+        let lits: [&[u8]; 3] = [b"Bearer ", b"sk_live_", b"-----BEGIN"];
+        let class = ByteClass::of_literals(lits);
+        for b in 0..=255u8 {
+            let want = lits.iter().any(|l| l.contains(&b));
+            assert_eq!(class.contains(b), want, "byte {b:#x}");
+        }
+    }
+
+    #[test]
+    fn runs_match_the_naive_definition() {
+        for seed in 0..40u64 {
+            let buf = mixed(3000 + seed as usize * 37, seed);
+            let class = ByteClass::of_literals([&b"token=abc_XYZ-09"[..]]);
+            let words = buf.len().div_ceil(64);
+            let (mut a, mut z) = (vec![0; words], vec![0; words]);
+            classify(&buf, &class, None, &mut a, &mut [], &mut z);
+            for min in [1, 2, 3, 7, 32, 63, 64, 65, 100] {
+                let mut got = Vec::new();
+                for_each_run(&a[..], min, |s, e| got.push((s, e)));
+                let want = naive_runs(buf.len(), min, |i| class.contains(buf[i]));
+                assert_eq!(got, want, "seed {seed} min {min}");
+                for odd in [false, true] {
+                    let starts = unit_starts(&a, &z);
+                    let units = Units {
+                        starts: &starts,
+                        parity: if odd { !EVEN } else { EVEN },
+                    };
+                    let mut got = Vec::new();
+                    for_each_run(&units, 2 * min, |s, e| got.push((s, e)));
+                    assert_eq!(
+                        got,
+                        naive_units(&buf, &class, odd, min),
+                        "seed {seed} min {min} odd {odd}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Searching the compact buffer finds each UTF-16LE occurrence of a
+    /// literal in the whole chunk, at both alignments, and no other.
+    #[test]
+    fn every_occurrence_maps_back() {
+        let lits: [&[u8]; 3] = [b"token", b"pass", b"c_X"];
+        let spec = ViewSpec::for_literals(lits, None);
+        for seed in 0..30u64 {
+            let buf = mixed(5000, seed + 100);
+            let view = TextView::build(&buf, &spec);
+            let mut got = Vec::new();
+            for span in view.search_spans() {
+                for lit in lits {
+                    let hay = &view.text[span.clone()];
+                    for i in 0..hay.len().saturating_sub(lit.len() - 1) {
+                        if &hay[i..i + lit.len()] == lit {
+                            let p = view.piece_at(span.start + i);
+                            got.push((p.chunk_pos(span.start + i), lit));
+                        }
+                    }
+                }
+            }
+            let mut want = Vec::new();
+            for lit in lits {
+                let wide: Vec<u8> = lit.iter().flat_map(|&b| [b, 0]).collect();
+                for i in 0..buf.len() {
+                    if buf[i..].starts_with(&wide) {
+                        want.push((i, lit));
+                    }
+                }
+            }
+            got.sort();
+            want.sort();
+            assert!(!want.is_empty());
+            assert_eq!(got, want, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn an_alphabet_of_every_byte_searches_pieces_alone() {
+        let all: Vec<[u8; 1]> = (0..=255).map(|b| [b]).collect();
+        let spec = ViewSpec::for_literals(all.iter().map(|b| &b[..]), None);
+        let buf = mixed(700, 3);
+        let view = TextView::build(&buf, &spec);
+        assert!(!view.pieces.is_empty());
+        assert_eq!(view.search_spans().len(), view.pieces.len());
+        let (first, last) = (view.pieces[0], view.pieces[view.pieces.len() - 1]);
+        assert_eq!(view.search_spans()[0], 0..first.len);
+        assert_eq!(view.text.len(), last.text + last.len, "no separators");
+    }
+}
