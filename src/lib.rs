@@ -269,6 +269,8 @@ impl Engine {
         let input = Input::open(path)?;
         let data = input.bytes();
         let layout = self.layout(data, &display)?;
+        // Only now that the input parses: a bad input gets no temporary file.
+        let copy = dest.map(|d| redact::PendingCopy::start(path, d, data.len() as u64));
 
         let (sha256, mut result) = rayon::join(
             || hex(&Sha256::digest(data)),
@@ -319,8 +321,8 @@ impl Engine {
             value: policy.sentinel,
         };
 
-        let output = match dest {
-            Some(dest) => {
+        let output = match (dest, copy) {
+            (Some(dest), Some(copy)) => {
                 let raw = self.options.raw;
                 let relayout = |d: &[u8]| -> Result<Layout> {
                     let name = dest.display().to_string();
@@ -328,14 +330,15 @@ impl Engine {
                         format!("{name}: the scrubbed copy is no longer a recognised dump")
                     })
                 };
-                let sha =
-                    redact::write_scrubbed(path, data, &layout, &plan, &words, dest, &relayout)?;
+                let sha = redact::write_scrubbed(
+                    copy, path, data, &layout, &plan, &words, dest, &relayout,
+                )?;
                 Some(Output {
                     path: dest.display().to_string(),
                     sha256: sha,
                 })
             }
-            None => None,
+            _ => None,
         };
 
         let counts = layout.byte_counts();

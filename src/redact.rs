@@ -2,8 +2,11 @@
 //! that no failure can leave a half-written output or touch the input.
 //!
 //! The output is the input copied (by the kernel, `copy_file_range`, where
-//! the file system allows), zeros written over the redaction spans, synced,
-//! checked, and only then renamed over the destination. The check re-reads
+//! the file system allows) and synced on a thread of its own while the
+//! detectors run ([`PendingCopy`]: on a file system without reflinks the
+//! copy and its write-back cost about as much wall time as the scan), then
+//! zeros written over the redaction spans, synced again, checked, and only
+//! then renamed over the destination. The check re-reads
 //! the output's layout: its structure must be byte-identical to the
 //! input's, every span must read back as zeros and every sentinel word (a
 //! `sanitize-stacks` policy) as the sentinel.
@@ -94,12 +97,81 @@ impl WordWrites {
     }
 }
 
+/// The copy of the input that becomes the output, made by a thread
+/// started before the scan. Dropping it waits for the thread, so an error
+/// anywhere before [`write_scrubbed`] removes the temporary file instead
+/// of leaving the copy running past the process's last words.
+pub struct PendingCopy {
+    thread: Option<std::thread::JoinHandle<Result<tempfile::NamedTempFile>>>,
+}
+
+impl PendingCopy {
+    /// Starts copying `input` (mapped as `len` bytes) to a temporary file
+    /// beside `dest`.
+    pub fn start(input: &Path, dest: &Path, len: u64) -> PendingCopy {
+        let (input, dest) = (input.to_path_buf(), dest.to_path_buf());
+        let thread = std::thread::Builder::new()
+            .name("dumpscrub-copy".into())
+            .spawn(move || copy_input(&input, &dest, len));
+        match thread {
+            Ok(t) => PendingCopy { thread: Some(t) },
+            // No thread to be had: copy when the result is asked for.
+            Err(_) => PendingCopy { thread: None },
+        }
+    }
+
+    fn wait(mut self, input: &Path, dest: &Path, len: u64) -> Result<tempfile::NamedTempFile> {
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| anyhow::anyhow!("{}: the copy thread failed", dest.display()))?,
+            None => copy_input(input, dest, len),
+        }
+    }
+}
+
+impl Drop for PendingCopy {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Copies `input` into a new temporary file beside `dest` and syncs it.
+fn copy_input(input: &Path, dest: &Path, len: u64) -> Result<tempfile::NamedTempFile> {
+    let dir = parent_dir(dest);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".dumpscrub-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    let mut src = File::open(input).with_context(|| format!("{}: cannot open", input.display()))?;
+    let copied = io::copy(&mut src, tmp.as_file_mut())
+        .with_context(|| format!("{}: cannot write the output copy", dest.display()))?;
+    if copied != len {
+        bail!(
+            "{}: the file changed size while it was being scrubbed ({len} bytes mapped, {copied} copied)",
+            input.display(),
+        );
+    }
+    // Write the bulk back now, beside the scan; the sync after the zeros
+    // then has only their pages to write.
+    tmp.as_file()
+        .sync_data()
+        .with_context(|| format!("{}: cannot sync the output copy", dest.display()))?;
+    Ok(tmp)
+}
+
 /// Writes the scrubbed copy of `input` to `dest` atomically and returns
-/// the copy's SHA-256.
+/// the copy's SHA-256: waits for `copy`, zeroes the plan's spans, writes
+/// the sentinel words, syncs, checks and renames.
 ///
 /// `relayout` rebuilds the layout of the written copy so that it can be
 /// checked against the input's before the copy is put in place.
+#[allow(clippy::too_many_arguments)]
 pub fn write_scrubbed(
+    copy: PendingCopy,
     input: &Path,
     data: &[u8],
     layout: &Layout,
@@ -109,23 +181,7 @@ pub fn write_scrubbed(
     relayout: &dyn Fn(&[u8]) -> Result<Layout>,
 ) -> Result<String> {
     let dir = parent_dir(dest);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".dumpscrub-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
-
-    let mut src = File::open(input).with_context(|| format!("{}: cannot open", input.display()))?;
-    let copied = io::copy(&mut src, tmp.as_file_mut())
-        .with_context(|| format!("{}: cannot write the output copy", dest.display()))?;
-    if copied != data.len() as u64 {
-        bail!(
-            "{}: the file changed size while it was being scrubbed ({} bytes mapped, {} copied)",
-            input.display(),
-            data.len(),
-            copied
-        );
-    }
+    let tmp = copy.wait(input, dest, data.len() as u64)?;
     let zeros = vec![0u8; 1 << 16];
     for &(s, e) in plan {
         let mut at = s;
