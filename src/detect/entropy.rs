@@ -868,13 +868,16 @@ impl EntropyDetector {
         {
             return;
         }
+        // The value of an id or hash name (`trace_id=…`) is never a token;
+        // asked first because it is cheaper than the statistics, and such
+        // values are most of the candidates in logs.
+        if named_identifier(t, s) {
+            return;
+        }
         let stats = Stats::of(t.chars(s, e));
         let first = t.at(s).unwrap_or(0);
         let second = t.at(s + Text::<WIDE>::STEP);
         if let Some(alpha) = token_alphabet(&stats, first, second, &self.floors) {
-            if named_identifier(t, s) {
-                return;
-            }
             push(
                 out,
                 base,
