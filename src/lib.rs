@@ -31,7 +31,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use memmap2::Mmap;
-use sha2::{Digest, Sha256};
 
 use allowlist::Allowlist;
 use detect::text::TextDetector;
@@ -272,8 +271,8 @@ impl Engine {
         // Only now that the input parses: a bad input gets no temporary file.
         let copy = dest.map(|d| redact::PendingCopy::start(path, d, data.len() as u64));
 
-        let (sha256, mut result) = rayon::join(
-            || hex(&Sha256::digest(data)),
+        let (input_hash, mut result) = rayon::join(
+            || redact::InputHash::of(data),
             || {
                 let done = self.progress.as_deref().map(|p| &p.done);
                 scan::scan_with_progress(data, &layout, &self.detectors, done)
@@ -331,7 +330,15 @@ impl Engine {
                     })
                 };
                 let sha = redact::write_scrubbed(
-                    copy, path, data, &layout, &plan, &words, dest, &relayout,
+                    copy,
+                    &input_hash,
+                    path,
+                    data,
+                    &layout,
+                    &plan,
+                    &words,
+                    dest,
+                    &relayout,
                 )?;
                 Some(Output {
                     path: dest.display().to_string(),
@@ -359,7 +366,7 @@ impl Engine {
             compression: None,
             decompressed: None,
             size: Some(size),
-            sha256: Some(sha256),
+            sha256: Some(input_hash.hex),
             output,
             bytes: Some(Bytes {
                 by_kind: counts,

@@ -97,6 +97,54 @@ impl WordWrites {
     }
 }
 
+/// SHA-256 of the input with its hash state saved every
+/// [`CHECKPOINT`] bytes, so that the output's hash resumes at the last
+/// checkpoint before its first changed byte instead of starting over: a
+/// dump where little is found is not hashed twice.
+pub struct InputHash {
+    pub hex: String,
+    checkpoints: Vec<Sha256>,
+    interval: usize,
+}
+
+/// Bytes between saved hash states (a multiple of the 64-byte block).
+const CHECKPOINT: usize = 64 << 20;
+
+impl InputHash {
+    pub fn of(data: &[u8]) -> InputHash {
+        Self::with_interval(data, CHECKPOINT)
+    }
+
+    /// `interval` must be a multiple of 64 (SHA-256's block).
+    fn with_interval(data: &[u8], interval: usize) -> InputHash {
+        let mut hasher = Sha256::new();
+        let mut checkpoints = Vec::with_capacity(data.len() / interval + 1);
+        for block in data.chunks(interval) {
+            checkpoints.push(hasher.clone());
+            hasher.update(block);
+        }
+        InputHash {
+            hex: crate::hex(&hasher.finalize()),
+            checkpoints,
+            interval,
+        }
+    }
+
+    /// SHA-256 of `out`, which equals the hashed input before `first_change`.
+    fn of_output(&self, out: &[u8], first_change: usize) -> String {
+        let k = first_change / self.interval;
+        match self.checkpoints.get(k) {
+            Some(state) => {
+                let mut hasher = state.clone();
+                hasher.update(&out[k * self.interval..]);
+                crate::hex(&hasher.finalize())
+            }
+            // Nothing changed (or an empty file): the input's hash.
+            None => self.hex.clone(),
+        }
+    }
+}
+
 /// The copy of the input that becomes the output, made by a thread
 /// started before the scan. Dropping it waits for the thread, so an error
 /// anywhere before [`write_scrubbed`] removes the temporary file instead
@@ -165,13 +213,16 @@ fn copy_input(input: &Path, dest: &Path, len: u64) -> Result<tempfile::NamedTemp
 
 /// Writes the scrubbed copy of `input` to `dest` atomically and returns
 /// the copy's SHA-256: waits for `copy`, zeroes the plan's spans, writes
-/// the sentinel words, syncs, checks and renames.
+/// the sentinel words, syncs, checks and renames. The hash is read from
+/// the written file from the last checkpoint of `input_hash` before the
+/// first changed byte; the bytes before it were copied unchanged.
 ///
 /// `relayout` rebuilds the layout of the written copy so that it can be
 /// checked against the input's before the copy is put in place.
 #[allow(clippy::too_many_arguments)]
 pub fn write_scrubbed(
     copy: PendingCopy,
+    input_hash: &InputHash,
     input: &Path,
     data: &[u8],
     layout: &Layout,
@@ -202,13 +253,21 @@ pub fn write_scrubbed(
         .sync_all()
         .with_context(|| format!("{}: cannot sync the output copy", dest.display()))?;
 
-    let sha256 =
-        check_output(tmp.as_file(), data, layout, plan, words, relayout).with_context(|| {
-            format!(
-                "{}: the scrubbed copy failed its check; nothing was written",
-                dest.display()
-            )
-        })?;
+    let sha256 = check_output(
+        tmp.as_file(),
+        input_hash,
+        data,
+        layout,
+        plan,
+        words,
+        relayout,
+    )
+    .with_context(|| {
+        format!(
+            "{}: the scrubbed copy failed its check; nothing was written",
+            dest.display()
+        )
+    })?;
 
     let perms = fs::metadata(input)
         .with_context(|| format!("{}: cannot read permissions", input.display()))?
@@ -249,6 +308,7 @@ fn parent_dir(dest: &Path) -> PathBuf {
 
 fn check_output(
     out: &File,
+    input_hash: &InputHash,
     data: &[u8],
     layout: &Layout,
     plan: &[(u64, u64)],
@@ -285,12 +345,45 @@ fn check_output(
             bail!("sanitized word at offset {o:#x} did not read back as the sentinel");
         }
     }
-    Ok(crate::hex(&Sha256::digest(&map[..])))
+    let first_change = plan
+        .first()
+        .map(|&(s, _)| s)
+        .into_iter()
+        .chain(words.offsets.iter().copied().min())
+        .min()
+        .map_or(data.len(), |o| o as usize);
+    Ok(input_hash.of_output(&map, first_change))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The resumed hash is the hash of the whole output, wherever the
+    /// first change falls: before, on and after checkpoints, at the end,
+    /// and with nothing changed.
+    #[test]
+    fn output_hash_resumes_from_the_right_checkpoint() {
+        let input: Vec<u8> = (0..10_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let hash = InputHash::with_interval(&input, 1024);
+        assert_eq!(hash.hex, crate::hex(&Sha256::digest(&input)));
+        for change in [0, 1, 1023, 1024, 1025, 5000, 9216, 9999] {
+            let mut out = input.clone();
+            out[change..(change + 7).min(input.len())].fill(0);
+            assert_eq!(
+                hash.of_output(&out, change),
+                crate::hex(&Sha256::digest(&out)),
+                "first change at {change}"
+            );
+        }
+        assert_eq!(hash.of_output(&input, input.len()), hash.hex);
+        let exact = &input[..8192];
+        let hash = InputHash::with_interval(exact, 1024);
+        assert_eq!(
+            hash.of_output(exact, exact.len()),
+            crate::hex(&Sha256::digest(exact))
+        );
+    }
 
     #[test]
     fn plan_merges_and_never_touches_protected_bytes() {
