@@ -29,6 +29,8 @@ const DUMP_MIB: u64 = 48;
 const SLICE: usize = 16 << 20;
 /// UTF-16LE text is benchmarked on the slice's first quarter, widened.
 const UTF16_SOURCE: usize = SLICE / 4;
+/// The scan's chunk size (`src/scan/plan.rs`).
+const CHUNK_SIZE: usize = dumpscrub::scan::plan::CHUNK_SIZE as usize;
 
 struct Input {
     _dir: tempfile::TempDir,
@@ -111,15 +113,40 @@ fn detectors(c: &mut Criterion) {
     }
     g.finish();
 
-    use dumpscrub::detect::{aes, blobs, der, openssh};
+    use dumpscrub::detect::{aes, blobs, der, entropy, openssh, view};
     let der = der::DerDetector::new();
     chunk(c, "der", &der, slice);
     chunk(c, "blobs", &blobs::BlobDetector::new(), slice);
     chunk(c, "aes-schedules", &aes::AesDetector::new(), slice);
     chunk(c, "openssh", &openssh::OpenSshDetector::new(), slice);
-    // HOOK(entropy): when src/detect/entropy.rs lands, add its detector
-    // here the same way, e.g.
-    // chunk(c, "entropy", &entropy::EntropyDetector::new(..), slice);
+    // Builds its own text view, as `text` above does: the view's cost is
+    // in both figures and on its own below.
+    let entropy = entropy::EntropyDetector::new();
+    chunk(c, "entropy", &entropy, slice);
+
+    // The per-chunk text view of a scan: every literal of the text rules
+    // and the entropy keywords, with token runs.
+    let needs = entropy.text_needs();
+    let spec = view::ViewSpec::for_literals(
+        text.literals()
+            .chain(needs.literals.iter().map(Vec::as_slice)),
+        needs.token,
+    );
+    let mut g = c.benchmark_group("view");
+    g.throughput(Throughput::Bytes(slice.len() as u64));
+    g.bench_function("build", |b| {
+        b.iter(|| {
+            (CHUNK_SIZE..=slice.len())
+                .step_by(CHUNK_SIZE)
+                .map(|end| {
+                    view::TextView::build(black_box(&slice[end - CHUNK_SIZE..end]), &spec)
+                        .pieces
+                        .len()
+                })
+                .sum::<usize>()
+        })
+    });
+    g.finish();
 
     let dump = &input.dump[..];
     let mut g = c.benchmark_group("dump");
