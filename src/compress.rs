@@ -14,7 +14,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use anyhow::{bail, Context, Result};
@@ -178,12 +178,7 @@ pub fn compress_into(
     dest: &Path,
     perms: fs::Permissions,
 ) -> Result<String> {
-    let dir = parent_dir(dest);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".dumpscrub-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    let (mut tmp, dir) = crate::redact::temp_beside(dest)?;
     let ctx = || {
         format!(
             "{}: cannot write the {} output",
@@ -228,13 +223,6 @@ fn sha256_file(path: &Path) -> io::Result<String> {
     Ok(crate::hex(&h.finalize()))
 }
 
-fn parent_dir(p: &Path) -> PathBuf {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
 impl Engine {
     /// Scans or scrubs a compressed input through an inflated temporary
     /// copy. The report names the input as given; `size` and `sha256` are
@@ -249,7 +237,7 @@ impl Engine {
         let name = path.display().to_string();
         let meta = fs::metadata(path).with_context(|| format!("{name}: cannot read metadata"))?;
         let work_dir = match dest {
-            Some(d) => parent_dir(d),
+            Some(d) => crate::redact::parent_dir(d),
             None => std::env::temp_dir(),
         };
         let (inflated, size) =

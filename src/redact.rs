@@ -186,14 +186,22 @@ impl Drop for PendingCopy {
     }
 }
 
-/// Copies `input` into a new temporary file beside `dest` and syncs it.
-fn copy_input(input: &Path, dest: &Path, len: u64) -> Result<tempfile::NamedTempFile> {
+/// A new temporary file (0600, `.dumpscrub-*.tmp`) in the directory of
+/// `dest`, so that the finished file is renamed into place, and that
+/// directory.
+pub(crate) fn temp_beside(dest: &Path) -> Result<(tempfile::NamedTempFile, PathBuf)> {
     let dir = parent_dir(dest);
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".dumpscrub-")
         .suffix(".tmp")
         .tempfile_in(&dir)
         .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    Ok((tmp, dir))
+}
+
+/// Copies `input` into a new temporary file beside `dest` and syncs it.
+fn copy_input(input: &Path, dest: &Path, len: u64) -> Result<tempfile::NamedTempFile> {
+    let (mut tmp, _) = temp_beside(dest)?;
     let mut src = File::open(input).with_context(|| format!("{}: cannot open", input.display()))?;
     let copied = io::copy(&mut src, tmp.as_file_mut())
         .with_context(|| format!("{}: cannot write the output copy", dest.display()))?;
@@ -299,7 +307,7 @@ pub(crate) fn install(
     Ok(())
 }
 
-fn parent_dir(dest: &Path) -> PathBuf {
+pub(crate) fn parent_dir(dest: &Path) -> PathBuf {
     match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
