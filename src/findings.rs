@@ -69,6 +69,17 @@ pub struct Finding {
     pub allowed_by: Option<String>,
 }
 
+impl Finding {
+    /// Is, or would be, redacted, or was kept only because it lies in
+    /// structure: what the exit status and the `actionable` counts mean.
+    pub fn is_actionable(&self) -> bool {
+        matches!(
+            self.action,
+            Action::Redacted | Action::WouldRedact | Action::KeptStructure
+        )
+    }
+}
+
 pub struct FindingContext<'a> {
     pub data: &'a [u8],
     pub layout: &'a Layout,

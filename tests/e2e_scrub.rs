@@ -30,11 +30,7 @@ fn secret_holder_process() {
 // ---------------------------------------------------------------------------
 
 fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let dir = support::scratch_dir("e2e_scrub");
-        support::generate(&dir.join("planted.dmp"))
-    })
+    support::planted("e2e_scrub")
 }
 
 /// The input, scrubbed once with a JSON report on stdout.

@@ -12,7 +12,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use minidump::{
     Minidump, MinidumpException, MinidumpMemory64List, MinidumpMemoryList, MinidumpMiscInfo,
@@ -34,11 +33,7 @@ fn secret_holder_process() {
 }
 
 fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let dir = support::scratch_dir("policies");
-        support::generate(&dir.join("planted.dmp"))
-    })
+    support::planted("policies")
 }
 
 fn committed(name: &str) -> PathBuf {

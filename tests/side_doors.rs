@@ -21,11 +21,7 @@ fn secret_holder_process() {
 }
 
 fn fixture() -> &'static Fixture {
-    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
-    FIXTURE.get_or_init(|| {
-        let dir = support::scratch_dir("side_doors");
-        support::generate(&dir.join("planted.dmp"))
-    })
+    support::planted("side_doors")
 }
 
 /// Every form a planted value could take in text a user sees, with a name

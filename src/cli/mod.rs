@@ -20,7 +20,6 @@ use clap::{CommandFactory, Parser};
 
 use dumpscrub::allowlist::Allowlist;
 use dumpscrub::config::{self, Config};
-use dumpscrub::findings::Action;
 use dumpscrub::report::{self, FileReport, Report, Status};
 use dumpscrub::rules::{cli as rules_cli, Confidence};
 use dumpscrub::{Engine, FileError, Options};
@@ -288,12 +287,7 @@ struct Tally {
 }
 
 fn actionable(f: &FileReport) -> impl Iterator<Item = &dumpscrub::findings::Finding> {
-    f.findings.iter().filter(|x| {
-        matches!(
-            x.action,
-            Action::Redacted | Action::WouldRedact | Action::KeptStructure
-        )
-    })
+    f.findings.iter().filter(|x| x.is_actionable())
 }
 
 fn batch_run(mode: Mode, inputs: &Inputs, c: &Common) -> Result<u8> {

@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use super::{FileReport, Output, Status};
 use crate::compress::Compression;
-use crate::findings::Action;
 use crate::layout::Format;
 
 /// Version of the line schema; bumped on any incompatible change.
@@ -58,16 +57,7 @@ pub fn line(command: &str, rules_version: &str, f: &FileReport) -> String {
         sha256: f.sha256.as_deref(),
         output: f.output.as_ref(),
         findings: f.findings.len(),
-        actionable: f
-            .findings
-            .iter()
-            .filter(|x| {
-                matches!(
-                    x.action,
-                    Action::Redacted | Action::WouldRedact | Action::KeptStructure
-                )
-            })
-            .count(),
+        actionable: super::actionable(&f.findings),
         by_rule: &f.summary.by_rule,
         bytes_redacted: f.summary.bytes_redacted,
     };

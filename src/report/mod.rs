@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::compress::Compression;
-use crate::findings::{Action, Finding};
+use crate::findings::Finding;
 use crate::layout::{ByteCounts, Format};
 use crate::policy::PolicyCounts;
 
@@ -141,6 +141,11 @@ impl FileSummary {
     }
 }
 
+/// How many of `findings` are actionable ([`Finding::is_actionable`]).
+pub(crate) fn actionable(findings: &[Finding]) -> usize {
+    findings.iter().filter(|f| f.is_actionable()).count()
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RunSummary {
     pub files: usize,
@@ -175,16 +180,7 @@ impl Report {
                 s.files_with_findings += 1;
             }
             s.findings += f.findings.len();
-            s.actionable += f
-                .findings
-                .iter()
-                .filter(|x| {
-                    matches!(
-                        x.action,
-                        Action::Redacted | Action::WouldRedact | Action::KeptStructure
-                    )
-                })
-                .count();
+            s.actionable += actionable(&f.findings);
             s.bytes_redacted += f.summary.bytes_redacted;
         }
         Report {

@@ -47,8 +47,6 @@ use minidump::{
     Minidump, MinidumpMemoryInfoList, MinidumpMemoryList, MinidumpModuleList, MinidumpSystemInfo,
     MinidumpThreadList,
 };
-use minidump_writer::app_memory::AppMemory;
-use minidump_writer::minidump_writer::MinidumpWriterConfig;
 use openssl::bn::{BigNumContext, BigNumRef};
 use openssl::ec::{EcKey, PointConversionForm};
 use openssl::nid::Nid;
@@ -346,24 +344,7 @@ pub fn run_key_holder(ops: &[HolderOp], dump: &Path) -> HolderDump {
         panic!("the key holder's memory is {total} bytes: too big to dump");
     }
 
-    let write_result = (|| -> Result<(), String> {
-        let mut file = File::create(dump).map_err(|e| format!("create {}: {e}", dump.display()))?;
-        let mut config = MinidumpWriterConfig::new(pid as i32, pid as i32);
-        config.set_app_memory(
-            regions
-                .iter()
-                .map(|&(ptr, length)| AppMemory {
-                    ptr: ptr as usize,
-                    length: length as usize,
-                })
-                .collect(),
-        );
-        config
-            .write(&mut file)
-            .map_err(|e| format!("minidump-writer: {e:?}"))?;
-        file.sync_all().map_err(|e| format!("sync: {e}"))?;
-        Ok(())
-    })();
+    let write_result = super::write_minidump(pid, &regions, dump);
     if let Err(e) = write_result {
         let _ = std::fs::remove_file(dump);
         drop(guard);

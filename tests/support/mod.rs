@@ -388,6 +388,14 @@ pub enum Ending {
 /// of its heap buffers; says how the holder will end.
 pub type Dumper<'a> = dyn Fn(u32, &[(u64, u64)], &Path) -> Result<Ending, String> + 'a;
 
+/// The planted dump of this test binary, generated on first use in the
+/// scratch directory `name` and shared by its tests.
+#[allow(dead_code)] // not every test binary uses the shared planted dump
+pub fn planted(name: &str) -> &'static Fixture {
+    static FIXTURE: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+    FIXTURE.get_or_init(|| generate(&scratch_dir(name).join("planted.dmp")))
+}
+
 /// Starts the holder, dumps it to `dump` and returns what was planted.
 /// Panics (after killing the holder) on any failure.
 pub fn generate(dump: &Path) -> Fixture {
