@@ -133,8 +133,7 @@ fn search(
         let i = originals.partition_point(|&(a, _)| a <= s);
         i > 0 && originals[i - 1].1 >= e
     };
-    let mut out: Vec<KeyMatch> = chunks
-        .par_iter()
+    let mut out: Vec<KeyMatch> = plan::par_chunks(&chunks)
         .flat_map_iter(|c| {
             let buf = &data[c.read_start as usize..c.read_end as usize];
             let mut local = Vec::new();

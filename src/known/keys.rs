@@ -223,8 +223,7 @@ impl KnownKeys {
     /// Every anchor copy in the dump, sorted by key then offset.
     pub(super) fn anchors_in(&self, data: &[u8], segments: &[Segment]) -> Vec<Hit> {
         let chunks = plan::chunks(segments, plan::CHUNK_SIZE, self.anchors.longest() as u64);
-        let mut hits: Vec<Hit> = chunks
-            .par_iter()
+        let mut hits: Vec<Hit> = plan::par_chunks(&chunks)
             .flat_map_iter(|c| {
                 let mut v = Vec::new();
                 let buf = &data[c.read_start as usize..c.read_end as usize];

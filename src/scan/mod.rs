@@ -81,8 +81,7 @@ pub fn scan_with_progress(
 ) -> ScanResult {
     let segments = plan::segments(layout);
     let chunks = plan::chunks(&segments, plan::CHUNK_SIZE, detectors.overlap());
-    let per_chunk: Vec<(Vec<RawMatch>, Vec<KeyMatch>)> = chunks
-        .par_iter()
+    let per_chunk: Vec<(Vec<RawMatch>, Vec<KeyMatch>)> = plan::par_chunks(&chunks)
         .map(|c| {
             let buf = &data[c.read_start as usize..c.read_end as usize];
             let own = c.own_start..c.own_end;

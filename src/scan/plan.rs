@@ -65,6 +65,19 @@ pub fn segments(layout: &Layout) -> Vec<Segment> {
     out
 }
 
+/// `chunks` as a parallel iterator with every chunk a task of its own.
+/// Rayon's default cuts a list into about two pieces per thread and runs a
+/// piece nobody steals as one sequential loop: when another task (the
+/// input hash) holds one of two threads at the start, the other thread
+/// takes both pieces, and once the hash is done there is nothing left to
+/// steal. Measured on a 1.4 GB core of a real Python process: one thread
+/// scanned 97% of the chunks, 2.55 s wall for 3.5 CPU-s; with a task per
+/// chunk, 1.9 s. A task costs microseconds; a chunk, milliseconds.
+pub fn par_chunks(chunks: &[Chunk]) -> rayon::iter::MaxLen<rayon::slice::Iter<'_, Chunk>> {
+    use rayon::prelude::*;
+    chunks.par_iter().with_max_len(1)
+}
+
 pub fn chunks(segments: &[Segment], chunk_size: u64, overlap: u64) -> Vec<Chunk> {
     let mut out = Vec::new();
     for s in segments {
