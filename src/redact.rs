@@ -146,11 +146,39 @@ impl InputHash {
 }
 
 /// The copy of the input that becomes the output, made by a thread
-/// started before the scan. Dropping it waits for the thread, so an error
-/// anywhere before [`write_scrubbed`] removes the temporary file instead
-/// of leaving the copy running past the process's last words.
+/// started before the scan. The thread hands the copy over as soon as it
+/// is written and then syncs it (writeback of the bulk while the scan, or
+/// the zeroing and the output hash, go on). Dropping it waits for the
+/// thread, so an error anywhere before [`write_scrubbed`] removes the
+/// temporary file instead of leaving the copy running past the process's
+/// last words.
 pub struct PendingCopy {
-    thread: Option<std::thread::JoinHandle<Result<tempfile::NamedTempFile>>>,
+    copied: Option<std::sync::mpsc::Receiver<Result<tempfile::NamedTempFile>>>,
+    sync: EarlySync,
+}
+
+/// The first sync of the copy, on the copy thread. Its result must be
+/// seen: a write error is reported once per open file, and the thread's
+/// handle shares the open file with the final sync.
+struct EarlySync(Option<std::thread::JoinHandle<Result<()>>>);
+
+impl EarlySync {
+    fn finish(mut self) -> Result<()> {
+        match self.0.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| anyhow::anyhow!("the copy thread failed"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for EarlySync {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl PendingCopy {
@@ -158,31 +186,49 @@ impl PendingCopy {
     /// beside `dest`.
     pub fn start(input: &Path, dest: &Path, len: u64) -> PendingCopy {
         let (input, dest) = (input.to_path_buf(), dest.to_path_buf());
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("dumpscrub-copy".into())
-            .spawn(move || copy_input(&input, &dest, len));
+            .spawn(move || -> Result<()> {
+                let tmp = match copy_input(&input, &dest, len) {
+                    Ok(tmp) => tmp,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return Ok(());
+                    }
+                };
+                let file = tmp.as_file().try_clone();
+                let _ = tx.send(Ok(tmp));
+                file.and_then(|f| f.sync_data())
+                    .with_context(|| format!("{}: cannot sync the output copy", dest.display()))
+            });
         match thread {
-            Ok(t) => PendingCopy { thread: Some(t) },
+            Ok(t) => PendingCopy {
+                copied: Some(rx),
+                sync: EarlySync(Some(t)),
+            },
             // No thread to be had: copy when the result is asked for.
-            Err(_) => PendingCopy { thread: None },
+            Err(_) => PendingCopy {
+                copied: None,
+                sync: EarlySync(None),
+            },
         }
     }
 
-    fn wait(mut self, input: &Path, dest: &Path, len: u64) -> Result<tempfile::NamedTempFile> {
-        match self.thread.take() {
-            Some(t) => t
-                .join()
-                .map_err(|_| anyhow::anyhow!("{}: the copy thread failed", dest.display()))?,
-            None => copy_input(input, dest, len),
-        }
-    }
-}
-
-impl Drop for PendingCopy {
-    fn drop(&mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    /// The written copy, and the sync still running on it.
+    fn wait(
+        mut self,
+        input: &Path,
+        dest: &Path,
+        len: u64,
+    ) -> Result<(tempfile::NamedTempFile, EarlySync)> {
+        let tmp = match self.copied.take() {
+            Some(rx) => rx
+                .recv()
+                .map_err(|_| anyhow::anyhow!("{}: the copy thread failed", dest.display()))??,
+            None => copy_input(input, dest, len)?,
+        };
+        Ok((tmp, EarlySync(self.sync.0.take())))
     }
 }
 
@@ -199,7 +245,7 @@ pub(crate) fn temp_beside(dest: &Path) -> Result<(tempfile::NamedTempFile, PathB
     Ok((tmp, dir))
 }
 
-/// Copies `input` into a new temporary file beside `dest` and syncs it.
+/// Copies `input` into a new temporary file beside `dest`.
 fn copy_input(input: &Path, dest: &Path, len: u64) -> Result<tempfile::NamedTempFile> {
     let (mut tmp, _) = temp_beside(dest)?;
     let mut src = File::open(input).with_context(|| format!("{}: cannot open", input.display()))?;
@@ -211,11 +257,6 @@ fn copy_input(input: &Path, dest: &Path, len: u64) -> Result<tempfile::NamedTemp
             input.display(),
         );
     }
-    // Write the bulk back now, beside the scan; the sync after the zeros
-    // then has only their pages to write.
-    tmp.as_file()
-        .sync_data()
-        .with_context(|| format!("{}: cannot sync the output copy", dest.display()))?;
     Ok(tmp)
 }
 
@@ -240,7 +281,7 @@ pub fn write_scrubbed(
     relayout: &dyn Fn(&[u8]) -> Result<Layout>,
 ) -> Result<String> {
     let dir = parent_dir(dest);
-    let tmp = copy.wait(input, dest, data.len() as u64)?;
+    let (tmp, early_sync) = copy.wait(input, dest, data.len() as u64)?;
     let zeros = vec![0u8; 1 << 16];
     for &(s, e) in plan {
         let mut at = s;
@@ -257,20 +298,32 @@ pub fn write_scrubbed(
             .write_all_at(&words.value.repeat(n), at)
             .with_context(|| format!("{}: cannot write the output copy", dest.display()))?;
     }
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("{}: cannot sync the output copy", dest.display()))?;
-
-    let sha256 = check_output(
-        tmp.as_file(),
-        input_hash,
-        data,
-        layout,
-        plan,
-        words,
-        relayout,
-    )
-    .with_context(|| {
+    // The check reads the copy back and hashes it while the disk takes
+    // the writes: when the copy finishes after the scan (a slow disk), the
+    // hash no longer waits for the sync, nor the sync for the hash.
+    let (synced, checked) = std::thread::scope(|s| {
+        let sync = s.spawn(|| -> Result<()> {
+            early_sync.finish()?;
+            tmp.as_file()
+                .sync_all()
+                .with_context(|| format!("{}: cannot sync the output copy", dest.display()))
+        });
+        let checked = check_output(
+            tmp.as_file(),
+            input_hash,
+            data,
+            layout,
+            plan,
+            words,
+            relayout,
+        );
+        let synced = sync
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the sync thread failed")));
+        (synced, checked)
+    });
+    synced?;
+    let sha256 = checked.with_context(|| {
         format!(
             "{}: the scrubbed copy failed its check; nothing was written",
             dest.display()
