@@ -127,7 +127,7 @@ impl DumpDetector for BignumDetector {
         let Some(mut map) = AddrMap::new(layout, data.len() as u64) else {
             return;
         };
-        map.headers = map.find_headers(data);
+        (map.headers, map.filter) = map.find_headers(data);
         // A task per chunk, as in `scan::plan::par_chunks`: with rayon's
         // default pieces, one thread ran this whole pass alone on a core of
         // a real Python process (a second of 1.9 s).
@@ -204,6 +204,8 @@ struct AddrMap {
     /// Built in a first pass so that testing a pointer costs a lookup, not
     /// a cache miss in the pointed-to page.
     headers: Headers,
+    /// What a pointer must pass before `headers` is searched.
+    filter: AddressFilter,
 }
 
 /// Where the plausible headers are: few (real dumps) as a sorted list of
@@ -211,7 +213,7 @@ struct AddrMap {
 /// many (hostile input) as a bitmap of file offsets, one bit per 8 bytes.
 /// Whichever is smaller.
 enum Headers {
-    Addresses(Vec<u64>, AddressFilter),
+    Addresses(Vec<u64>),
     Bits(Vec<u64>),
 }
 
@@ -241,6 +243,15 @@ impl AddressFilter {
             filter.bits[i / 64] |= 1 << (i % 64);
         }
         filter
+    }
+
+    /// A filter that lets every address through (for the bitmap, which
+    /// is cheap to test on its own).
+    fn pass_all() -> AddressFilter {
+        AddressFilter {
+            bits: vec![u64::MAX],
+            shift: 64 - 6,
+        }
     }
 
     #[inline]
@@ -374,7 +385,8 @@ impl AddrMap {
             map,
             lo,
             span: hi - lo,
-            headers: Headers::Addresses(Vec::new(), AddressFilter::new(&[])),
+            headers: Headers::Addresses(Vec::new()),
+            filter: AddressFilter::pass_all(),
         })
     }
 
@@ -554,10 +566,10 @@ impl AddrMap {
         out
     }
 
-    /// The header bitmap: every 8-aligned address of `map` where 24 bytes
-    /// look like a live BIGNUM header (see [`Header::plausible`]) whose
-    /// limb pointer leads into the dump.
-    fn find_headers(&self, data: &[u8]) -> Headers {
+    /// The headers: every 8-aligned address of `map` where 24 bytes look
+    /// like a live BIGNUM header (see [`Header::plausible`]) whose limb
+    /// pointer leads into the dump; and the filter in front of them.
+    fn find_headers(&self, data: &[u8]) -> (Headers, AddressFilter) {
         let chunks = AddrMap::chunks(&self.map);
         let found: Vec<Vec<u64>> = chunks
             .par_iter()
@@ -579,14 +591,14 @@ impl AddrMap {
                 .collect();
             addresses.sort_unstable();
             let filter = AddressFilter::new(&addresses);
-            return Headers::Addresses(addresses, filter);
+            return (Headers::Addresses(addresses), filter);
         }
         let mut bits = vec![0u64; data.len() / 512 + 1];
         for off in found.into_iter().flatten() {
             let i = off / 8;
             bits[(i / 64) as usize] |= 1 << (i % 64);
         }
-        Headers::Bits(bits)
+        (Headers::Bits(bits), AddressFilter::pass_all())
     }
 
     /// File offsets of the headers that start in one chunk of `map`.
@@ -646,12 +658,9 @@ impl AddrMap {
     /// a list of header addresses one filter load.
     #[inline]
     fn may_be_header(&self, ptr: u64) -> bool {
-        ptr & 7 == 0
-            && ptr.wrapping_sub(self.lo) < self.span
-            && match &self.headers {
-                Headers::Addresses(_, filter) => filter.may_contain(ptr),
-                Headers::Bits(_) => true,
-            }
+        // `&`, not `&&`: heap words pass and fail these tests at random,
+        // and branches on them mispredict.
+        (ptr & 7 == 0) & (ptr.wrapping_sub(self.lo) < self.span) & self.filter.may_contain(ptr)
     }
 
     /// Whether `ptr` points at a header in the bitmap. `hint` is the range
@@ -667,8 +676,8 @@ impl AddrMap {
             // it), so a hit needs no translation. Heaps are mostly
             // pointers into the dump: translating each one first (a search
             // of the ranges) was a quarter of a scan of a Python process.
-            Headers::Addresses(a, filter) => {
-                return filter.may_contain(ptr) && a.binary_search(&ptr).is_ok()
+            Headers::Addresses(a) => {
+                return self.filter.may_contain(ptr) && a.binary_search(&ptr).is_ok()
             }
             Headers::Bits(bits) => bits,
         };
