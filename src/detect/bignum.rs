@@ -611,8 +611,12 @@ impl AddrMap {
         let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
         // The second word of a header holds `top` (low half) and `dmax`:
         // 0 < top and both below 4096 is one subtraction and one mask, and
-        // zeros, text, random bytes and pointers all fail it.
-        let quick = |x: u64| x.wrapping_sub(1) & 0xffff_f000_ffff_f000 == 0;
+        // zeros, text, random bytes and pointers all fail it; top <= dmax
+        // (one compare) fails the small counts that fill managed heaps
+        // (reference counts, lengths: a high half of zero).
+        let quick = |x: u64| {
+            (x.wrapping_sub(1) & 0xffff_f000_ffff_f000 == 0) & (x as u32 <= (x >> 32) as u32)
+        };
         let mut out = Vec::new();
         let mut check = |i: usize, h: Option<Header>| {
             if let Some(h) = h {
