@@ -814,14 +814,17 @@ impl EntropyDetector {
         };
         // A hit inside a parsed value is not looked at again.
         let mut at = 0;
-        while let Some((hs, he, pattern)) = self.keywords.find(buf, at, buf.len()) {
-            let t = Text::<false> { buf };
-            let parsed = if pattern == URL_KEYWORD {
-                self.url_userinfo(t, hs, he)
-            } else {
-                self.keyed(t, hs, he)
-            };
-            at = he.max(report(parsed, false, out).unwrap_or(0));
+        for span in view.nonzero_spans() {
+            at = at.max(span.start);
+            while let Some((hs, he, pattern)) = self.keywords.find(buf, at, span.end) {
+                let t = Text::<false> { buf };
+                let parsed = if pattern == URL_KEYWORD {
+                    self.url_userinfo(t, hs, he)
+                } else {
+                    self.keyed(t, hs, he)
+                };
+                at = he.max(report(parsed, false, out).unwrap_or(0));
+            }
         }
         // The same per alignment of the UTF-16LE runs (chunk positions).
         let mut resume = [0usize; 2];

@@ -278,7 +278,8 @@ impl TextDetector {
         let buf = view.buf;
         let mut narrow = Vec::new();
         // ASCII: the chunk itself, but for long runs of zeros.
-        for (from, to) in islands(buf) {
+        for span in view.nonzero_spans() {
+            let (from, to) = (span.start, span.end);
             self.anchors.for_each_hit(buf, from, to, |start, end, lit| {
                 let Some(pid) = self.literals[lit as usize].ascii else {
                     return;
@@ -412,60 +413,6 @@ impl TextDetector {
     }
 }
 
-/// Shortest run of zero bytes worth skipping. No anchor contains two zero
-/// bytes in a row (UTF-16LE anchors interleave one zero with ASCII), so no
-/// anchor can start inside such a run; confirmation still sees the whole
-/// buffer.
-const ZERO_RUN: usize = 64;
-
-/// The parts of `buf` between runs of at least [`ZERO_RUN`] zero bytes.
-/// Dumps are often a third zeros; skipping them word-wise is an order of
-/// magnitude faster than feeding them through the automaton.
-fn islands(buf: &[u8]) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i + ZERO_RUN <= buf.len() {
-        let block = &buf[i..i + ZERO_RUN];
-        if block.iter().all(|&b| b == 0) {
-            // Extend the zero run backwards and forwards to its edges.
-            let mut z0 = i;
-            while z0 > start && buf[z0 - 1] == 0 {
-                z0 -= 1;
-            }
-            let z1 = zero_run_end(buf, i + ZERO_RUN);
-            if z0 > start {
-                out.push((start, z0));
-            }
-            start = z1;
-            i = z1;
-        } else {
-            i += ZERO_RUN;
-        }
-    }
-    if start < buf.len() {
-        out.push((start, buf.len()));
-    }
-    out
-}
-
-/// The end of the run of zero bytes starting at `i`, 32 bytes at a time
-/// (zero runs are long: a byte loop here cost 9% of a scan).
-fn zero_run_end(buf: &[u8], mut i: usize) -> usize {
-    while let Some(c) = buf.get(i..i + 32) {
-        let lo = u128::from_ne_bytes(c[..16].try_into().expect("16 bytes"));
-        let hi = u128::from_ne_bytes(c[16..].try_into().expect("16 bytes"));
-        if lo | hi != 0 {
-            break;
-        }
-        i += 32;
-    }
-    while i < buf.len() && buf[i] == 0 {
-        i += 1;
-    }
-    i
-}
-
 /// Regex matches in `window` that overlap the anchor hit `[hs, he)` and pass
 /// the entropy floor; returns the secret spans.
 fn confirm(c: &Compiled, window: &[u8], hs: usize, he: usize) -> Vec<(usize, usize)> {
@@ -535,18 +482,6 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
-    }
-
-    #[test]
-    fn islands_skip_only_long_zero_runs() {
-        let mut buf = vec![1u8; 10];
-        buf.extend([0u8; 200]);
-        buf.extend([2u8; 5]);
-        buf.extend([0u8; 10]);
-        buf.extend([3u8; 100]);
-        let isl = islands(&buf);
-        assert_eq!(isl, vec![(0, 10), (210, buf.len())]);
-        assert!(islands(&[0u8; 1000]).is_empty());
     }
 
     #[test]

@@ -244,6 +244,27 @@ impl<'a> TextView<'a> {
         }
     }
 
+    /// The chunk without its aligned 64-byte blocks of zeros, as spans in
+    /// order. No ASCII literal contains a zero byte, so an ASCII search of
+    /// these finds every hit a search of the whole chunk finds. Dumps are
+    /// often mostly zeros (85% of the ELF fixture's 64-byte blocks, 19% of
+    /// the benchmark dump's); the zero mask is already here.
+    pub fn nonzero_spans(&self) -> Vec<Range<usize>> {
+        let mut out: Vec<Range<usize>> = Vec::new();
+        let len = self.buf.len();
+        for (w, &z) in self.zero.iter().enumerate() {
+            if z == u64::MAX {
+                continue;
+            }
+            let (start, end) = (w * 64, (w * 64 + 64).min(len));
+            match out.last_mut() {
+                Some(last) if last.end == start => last.end = end,
+                _ => out.push(start..end),
+            }
+        }
+        out
+    }
+
     /// The piece holding compact-buffer position `text`.
     pub fn piece_at(&self, text: usize) -> &Piece {
         let i = self.pieces.partition_point(|p| p.text <= text);
@@ -728,6 +749,28 @@ mod tests {
             assert!(!want.is_empty());
             assert_eq!(got, want, "seed {seed}");
         }
+    }
+
+    /// The spans leave out only zero bytes, and every nonzero byte is in
+    /// one of them.
+    #[test]
+    fn nonzero_spans_drop_only_zeros() {
+        let spec = ViewSpec::for_literals([&b"token"[..]], None);
+        for seed in 0..20u64 {
+            let mut buf = mixed(5000 + seed as usize * 13, seed + 50);
+            buf[1000..1300].fill(0);
+            let view = TextView::build(&buf, &spec);
+            let spans = view.nonzero_spans();
+            let inside = |i: usize| spans.iter().any(|s| s.contains(&i));
+            assert!(
+                (0..buf.len()).all(|i| buf[i] == 0 || inside(i)),
+                "seed {seed}"
+            );
+            assert!(!inside(1088), "seed {seed}: an all-zero block was kept");
+            assert!(spans.windows(2).all(|p| p[0].end < p[1].start));
+        }
+        let zeros = [0u8; 640];
+        assert!(TextView::build(&zeros, &spec).nonzero_spans().is_empty());
     }
 
     #[test]
