@@ -522,7 +522,11 @@ impl AddrMap {
                 while i + 4 <= c.w1 {
                     let b = &bytes[i * 8..i * 8 + 32];
                     let w = |k: usize| u64::from_le_bytes(b[k * 8..k * 8 + 8].try_into().unwrap());
-                    if maybe(w(0)) | maybe(w(1)) | maybe(w(2)) | maybe(w(3)) {
+                    // Two steps: the first is enough for most binary data
+                    // and costs no loads; the second tests heap pointers.
+                    if (in_map(w(0)) | in_map(w(1)) | in_map(w(2)) | in_map(w(3)))
+                        && (maybe(w(0)) | maybe(w(1)) | maybe(w(2)) | maybe(w(3)))
+                    {
                         break;
                     }
                     i += 4;
@@ -662,9 +666,9 @@ impl AddrMap {
     /// a list of header addresses one filter load.
     #[inline]
     fn may_be_header(&self, ptr: u64) -> bool {
-        // `&`, not `&&`: heap words pass and fail these tests at random,
-        // and branches on them mispredict.
-        (ptr & 7 == 0) & (ptr.wrapping_sub(self.lo) < self.span) & self.filter.may_contain(ptr)
+        // `&`, not `&&`: in heaps these pass and fail at random, and
+        // branches on them mispredict.
+        (ptr.wrapping_sub(self.lo) < self.span) & (ptr & 7 == 0) & self.filter.may_contain(ptr)
     }
 
     /// Whether `ptr` points at a header in the bitmap. `hint` is the range

@@ -135,11 +135,12 @@ pub struct TextView<'a> {
     pub pieces: Vec<Piece>,
     separated: bool,
     token: Vec<u64>,
-    /// UTF-16LE unit starts of token bytes, both parities.
-    token_units: Vec<u64>,
+    /// Bytes of UTF-16LE units of token bytes, even then odd alignment.
+    token_cover: [Vec<u64>; 2],
     zero: Vec<u64>,
     anchor: Vec<u64>,
-    anchor_units: Vec<u64>,
+    /// The same for anchor bytes (the view's buffers, kept for reuse).
+    anchor_cover: [Vec<u64>; 2],
 }
 
 /// A view's buffers, kept per thread from one chunk to the next:
@@ -149,7 +150,7 @@ pub struct TextView<'a> {
 struct Spare {
     text: Vec<u8>,
     pieces: Vec<Piece>,
-    masks: [Vec<u64>; 5],
+    masks: [Vec<u64>; 7],
 }
 
 thread_local! {
@@ -171,10 +172,12 @@ impl Drop for TextView<'_> {
             pieces: take(&mut self.pieces),
             masks: [
                 take(&mut self.token),
-                take(&mut self.token_units),
                 take(&mut self.zero),
                 take(&mut self.anchor),
-                take(&mut self.anchor_units),
+                take(&mut self.token_cover[0]),
+                take(&mut self.token_cover[1]),
+                take(&mut self.anchor_cover[0]),
+                take(&mut self.anchor_cover[1]),
             ],
         };
         // A thread that is exiting has no slot left: the buffers are freed.
@@ -188,7 +191,7 @@ impl<'a> TextView<'a> {
         let spare = SPARE
             .try_with(|s| std::mem::take(&mut *s.borrow_mut()))
             .unwrap_or_default();
-        let [token, token_units, zero, anchor, anchor_units] = spare.masks;
+        let [token, zero, anchor, token_even, token_odd, anchor_even, anchor_odd] = spare.masks;
         let mut anchor = sized(anchor, words);
         let mut token = sized(token, if spec.token.is_some() { words } else { 0 });
         let mut zero = sized(zero, words);
@@ -206,12 +209,16 @@ impl<'a> TextView<'a> {
         let mut pieces = spare.pieces;
         pieces.clear();
         let min = spec.anchor_min.max(1);
-        let anchor_units = unit_starts(&anchor, &zero, anchor_units);
-        let token_units = unit_starts(&token, &zero, token_units);
-        let starts = &anchor_units;
-        for parity in [EVEN, !EVEN] {
-            let units = Units { starts, parity };
-            for_each_run(&units, 2 * min, |s, e| {
+        let anchor_cover = [
+            unit_cover(&anchor, &zero, EVEN, anchor_even),
+            unit_cover(&anchor, &zero, !EVEN, anchor_odd),
+        ];
+        let token_cover = [
+            unit_cover(&token, &zero, EVEN, token_even),
+            unit_cover(&token, &zero, !EVEN, token_odd),
+        ];
+        for cover in &anchor_cover {
+            for_each_run(cover, 2 * min, |s, e| {
                 pieces.push(Piece {
                     text: text.len(),
                     len: (e - s) / 2,
@@ -227,10 +234,10 @@ impl<'a> TextView<'a> {
             pieces,
             separated: sep.is_some(),
             token,
-            token_units,
+            token_cover,
             zero,
             anchor,
-            anchor_units,
+            anchor_cover,
         }
     }
 
@@ -275,7 +282,7 @@ impl<'a> TextView<'a> {
     /// length is within `len` (chunk positions). Needs a spec with a token
     /// class.
     pub fn token_runs(&self, len: &Range<usize>, mut found: impl FnMut(usize, usize)) {
-        for_each_run(&self.token[..], len.start, |s, e| {
+        for_each_run(&self.token, len.start, |s, e| {
             if len.contains(&(e - s)) {
                 found(s, e)
             }
@@ -287,12 +294,8 @@ impl<'a> TextView<'a> {
     /// cover both bytes of every unit. Runs come in chunk order per
     /// alignment, even first.
     pub fn wide_token_runs(&self, len: &Range<usize>, mut found: impl FnMut(usize, usize)) {
-        for parity in [EVEN, !EVEN] {
-            let units = Units {
-                starts: &self.token_units,
-                parity,
-            };
-            for_each_run(&units, 2 * len.start, |s, e| {
+        for cover in &self.token_cover {
+            for_each_run(cover, 2 * len.start, |s, e| {
                 if len.contains(&((e - s) / 2)) {
                     found(s, e)
                 }
@@ -304,51 +307,21 @@ impl<'a> TextView<'a> {
 /// Bits of the even positions of a word (chunk positions are word-aligned).
 const EVEN: u64 = 0x5555_5555_5555_5555;
 
-/// A bit stream over chunk positions, one word per 64 positions.
-trait Bits {
-    fn words(&self) -> usize;
-    fn word(&self, w: usize) -> u64;
-}
-
-impl Bits for [u64] {
-    fn words(&self) -> usize {
-        self.len()
-    }
-    #[inline]
-    fn word(&self, w: usize) -> u64 {
-        self[w]
-    }
-}
-
-/// Positions covered by UTF-16LE units at one parity, both bytes of each
-/// unit set, computed per word from the unit starts of both parities.
-struct Units<'a> {
-    starts: &'a [u64],
-    parity: u64,
-}
-
-impl Bits for Units<'_> {
-    fn words(&self) -> usize {
-        self.starts.len()
-    }
-    #[inline]
-    fn word(&self, w: usize) -> u64 {
-        let u = self.starts[w] & self.parity;
-        let carry = match w {
-            0 => 0,
-            _ => (self.starts[w - 1] & self.parity) >> 63,
-        };
-        u | (u << 1) | carry
-    }
-}
-
-/// Unit starts of both parities, in `out`: positions holding a `class`
-/// byte followed by a zero byte. Empty when `class` is (no token class).
-fn unit_starts(class: &[u64], zero: &[u64], mut out: Vec<u64>) -> Vec<u64> {
+/// The bytes of UTF-16LE units of `class` at one alignment (`parity`:
+/// the bits of even or of odd positions), both bytes of each unit set: a
+/// unit is a `class` byte followed by a zero byte. Empty when `class` is
+/// (no token class). Written out once per chunk, so that finding runs in
+/// it is a test of one word against zero where a unit-free word (most of
+/// binary data) is.
+fn unit_cover(class: &[u64], zero: &[u64], parity: u64, mut out: Vec<u64>) -> Vec<u64> {
     out.clear();
+    let mut prev = 0u64;
     out.extend((0..class.len()).map(|w| {
         let next_zero = zero.get(w + 1).copied().unwrap_or(0);
-        class[w] & ((zero[w] >> 1) | (next_zero << 63))
+        let starts = class[w] & ((zero[w] >> 1) | (next_zero << 63)) & parity;
+        let cover = starts | (starts << 1) | (prev >> 63);
+        prev = starts;
+        cover
     }));
     out
 }
@@ -412,38 +385,38 @@ fn full_lane(x: u64) -> bool {
 }
 
 /// First clear bit at or after `s` (the stream's length in bits if none).
-fn run_end(bits: &(impl Bits + ?Sized), s: usize) -> usize {
+fn run_end(bits: &[u64], s: usize) -> usize {
     let mut w = s / 64;
     let mut bit = s % 64;
-    while w < bits.words() {
-        let ones = (bits.word(w) >> bit).trailing_ones() as usize;
+    while w < bits.len() {
+        let ones = (bits[w] >> bit).trailing_ones() as usize;
         if ones < 64 - bit {
             return w * 64 + bit + ones;
         }
         w += 1;
         bit = 0;
     }
-    bits.words() * 64
+    bits.len() * 64
 }
 
 /// Calls `found(start, end)` for every maximal run of set bits at least
 /// `min` long, in order. A word without the start of a long enough run
 /// costs a few shifts (one compare when it is empty): in binary data most
 /// short runs are never visited.
-fn for_each_run(bits: &(impl Bits + ?Sized), min: usize, mut found: impl FnMut(usize, usize)) {
+fn for_each_run(bits: &[u64], min: usize, mut found: impl FnMut(usize, usize)) {
     let shifts = RunShifts::new(min);
-    let words = bits.words();
+    let words = bits.len();
     let mut w = 0;
     // Everything before `from` is handled; bit `from - 1`, if any, is clear
     // or belongs to a reported run.
     let mut from = 0usize;
     while w < words {
-        let cur = bits.word(w);
+        let cur = bits[w];
         if cur == 0 {
             w += 1;
             continue;
         }
-        let next = if w + 1 < words { bits.word(w + 1) } else { 0 };
+        let next = if w + 1 < words { bits[w + 1] } else { 0 };
         let mut starts = shifts.starts(cur, next);
         let base = w * 64;
         if from > base {
@@ -693,17 +666,13 @@ mod tests {
             classify(&buf, &class, None, &mut a, &mut [], &mut z);
             for min in [1, 2, 3, 7, 32, 63, 64, 65, 100] {
                 let mut got = Vec::new();
-                for_each_run(&a[..], min, |s, e| got.push((s, e)));
+                for_each_run(&a, min, |s, e| got.push((s, e)));
                 let want = naive_runs(buf.len(), min, |i| class.contains(buf[i]));
                 assert_eq!(got, want, "seed {seed} min {min}");
                 for odd in [false, true] {
-                    let starts = unit_starts(&a, &z, Vec::new());
-                    let units = Units {
-                        starts: &starts,
-                        parity: if odd { !EVEN } else { EVEN },
-                    };
+                    let cover = unit_cover(&a, &z, if odd { !EVEN } else { EVEN }, Vec::new());
                     let mut got = Vec::new();
-                    for_each_run(&units, 2 * min, |s, e| got.push((s, e)));
+                    for_each_run(&cover, 2 * min, |s, e| got.push((s, e)));
                     assert_eq!(
                         got,
                         naive_units(&buf, &class, odd, min),
