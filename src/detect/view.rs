@@ -15,7 +15,8 @@
 //! - the runs of token bytes (ASCII or UTF-16LE) of a given length, for
 //!   the entropy detector, with a few word operations per 64 bytes.
 //!
-//! ASCII literals are searched in the chunk itself: runs of anchor bytes
+//! ASCII literals are searched in the chunk itself, less its all-zero
+//! 64-byte blocks (read off the zero mask): runs of anchor bytes
 //! (74 distinct bytes with the built-in rules) are too frequent in random
 //! and compressed data for a compact copy of them to pay (measured: a third
 //! of random bytes, in 2 million pieces per 64 MiB).
