@@ -115,6 +115,12 @@ pub trait ChunkDetector: Send + Sync {
         self.scan(buf, base, own, out)
     }
 
+    /// Whether this detector can find anything in bytes that are all
+    /// zero. Chunks of nothing but zeros are skipped unless one can.
+    fn finds_in_zeros(&self) -> bool {
+        false
+    }
+
     /// What this detector reads from the chunk's [`TextView`]: ASCII
     /// literals it searches in the view's text, and the class of bytes it
     /// wants runs of. Detectors that read raw bytes need nothing.

@@ -273,6 +273,17 @@ impl<'a> TextView<'a> {
         out
     }
 
+    /// Whether every byte of the chunk is zero. No detector finds
+    /// anything in zeros (literals, tokens, DER, magic numbers and key
+    /// schedules all need nonzero bytes), so such chunks, common where a
+    /// process had memory it never wrote, are skipped whole.
+    pub fn all_zero(&self) -> bool {
+        let full = self.buf.len() / 64;
+        let rest = self.buf.len() % 64;
+        self.zero[..full].iter().all(|&z| z == u64::MAX)
+            && (rest == 0 || self.zero[full] == (1u64 << rest) - 1)
+    }
+
     /// The piece holding compact-buffer position `text`.
     pub fn piece_at(&self, text: usize) -> &Piece {
         let i = self.pieces.partition_point(|p| p.text <= text);
@@ -741,6 +752,22 @@ mod tests {
         }
         let zeros = [0u8; 640];
         assert!(TextView::build(&zeros, &spec).nonzero_spans().is_empty());
+    }
+
+    #[test]
+    fn all_zero_means_every_byte() {
+        let spec = ViewSpec::for_literals([&b"token"[..]], None);
+        for len in [0, 1, 63, 64, 65, 4096, 4100] {
+            let mut buf = vec![0u8; len];
+            assert!(TextView::build(&buf, &spec).all_zero(), "{len} zeros");
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                if len > 0 {
+                    buf[at] = 1;
+                    assert!(!TextView::build(&buf, &spec).all_zero(), "{len}: byte {at}");
+                    buf[at] = 0;
+                }
+            }
+        }
     }
 
     #[test]

@@ -47,6 +47,9 @@ const MIN_FORM_CHARS: usize = 6;
 
 /// The values of known-secret mode, every form searched in one pass.
 pub struct KnownSecrets {
+    /// Some needle is nothing but zero bytes (a value of zeros, raw or
+    /// widened): then zero-filled memory holds it.
+    zero_needle: bool,
     needles: Vec<Needle>,
     /// Fingerprint of each value: what a report names it by.
     ids: Vec<String>,
@@ -280,6 +283,7 @@ impl KnownSecrets {
         let mut k = keep.into_iter();
         needles.retain(|_| k.next().unwrap_or(false));
 
+        let zero_needle = needles.iter().any(|n| n.bytes.iter().all(|&b| b == 0));
         let search = Sampler::new(
             needles
                 .iter_mut()
@@ -287,6 +291,7 @@ impl KnownSecrets {
                 .collect(),
         );
         KnownSecrets {
+            zero_needle,
             ids: values
                 .iter()
                 .map(|v| fingerprinter.fingerprint(&v.bytes, Encoding::Binary))
@@ -334,6 +339,10 @@ impl std::fmt::Debug for KnownSecrets {
 }
 
 impl ChunkDetector for KnownSecrets {
+    fn finds_in_zeros(&self) -> bool {
+        self.zero_needle
+    }
+
     fn max_len(&self) -> usize {
         // Two boundary characters of two bytes each.
         self.search.longest() + 4
@@ -381,5 +390,31 @@ impl ChunkDetector for KnownSecrets {
                 key_id: Some(self.ids[v as usize].clone()),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod zero_tests {
+    use super::*;
+
+    fn secrets(values: &[&[u8]]) -> KnownSecrets {
+        let values: Vec<Value> = values
+            .iter()
+            .map(|v| Value {
+                bytes: Zeroizing::new(v.to_vec()),
+                text: false,
+            })
+            .collect();
+        KnownSecrets::new(&values, &Fingerprinter::new(None))
+    }
+
+    /// A value of zeros would be found in every zero-filled page, so the
+    /// scan must not skip those pages when one is given.
+    #[test]
+    fn only_a_value_of_zeros_is_found_in_zeros() {
+        assert!(secrets(&[&[0u8; 16]]).finds_in_zeros());
+        assert!(secrets(&[b"correct horse battery", &[0u8; 12]]).finds_in_zeros());
+        assert!(!secrets(&[b"correct horse battery"]).finds_in_zeros());
+        assert!(!secrets(&[&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]]).finds_in_zeros());
     }
 }

@@ -81,22 +81,27 @@ pub fn scan_with_progress(
 ) -> ScanResult {
     let segments = plan::segments(layout);
     let chunks = plan::chunks(&segments, plan::CHUNK_SIZE, detectors.overlap());
+    // Text literals are printable ASCII (the rule loaders refuse others),
+    // so only a chunk detector can find something in zeros.
+    let skip_zeros = !detectors.chunk.iter().any(|d| d.finds_in_zeros());
     let per_chunk: Vec<(Vec<RawMatch>, Vec<KeyMatch>)> = plan::par_chunks(&chunks)
         .map(|c| {
             let buf = &data[c.read_start as usize..c.read_end as usize];
             let own = c.own_start..c.own_end;
             let view = TextView::build(buf, &detectors.view);
             let mut text = Vec::new();
-            detectors
-                .text
-                .scan_view(&view, c.read_start, own.clone(), &mut text);
             let mut keys = Vec::new();
-            let phase = layout
-                .range_at(c.own_start)
-                .and_then(|r| r.vaddr.map(|v| v.wrapping_sub(r.start) % 8))
-                .unwrap_or(0);
-            for d in &detectors.chunk {
-                d.scan_view(&view, c.read_start, own.clone(), phase, &mut keys);
+            if !(skip_zeros && view.all_zero()) {
+                detectors
+                    .text
+                    .scan_view(&view, c.read_start, own.clone(), &mut text);
+                let phase = layout
+                    .range_at(c.own_start)
+                    .and_then(|r| r.vaddr.map(|v| v.wrapping_sub(r.start) % 8))
+                    .unwrap_or(0);
+                for d in &detectors.chunk {
+                    d.scan_view(&view, c.read_start, own.clone(), phase, &mut keys);
+                }
             }
             if let Some(p) = progress {
                 p.fetch_add(c.own_end - c.own_start, Ordering::Relaxed);
