@@ -200,7 +200,7 @@ struct AddrMap {
     map: Vec<Seg>,
     lo: u64,
     span: u64,
-    /// File offsets where a plausible BIGNUM header starts (in `map`).
+    /// Where plausible BIGNUM headers start (in `map`; see [`Headers`]).
     /// Built in a first pass so that testing a pointer costs a lookup, not
     /// a cache miss in the pointed-to page.
     headers: Headers,
