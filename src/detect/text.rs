@@ -277,18 +277,18 @@ impl TextDetector {
     ) {
         let buf = view.buf;
         let mut narrow = Vec::new();
-        // ASCII: the chunk itself, but for long runs of zeros.
+        // ASCII: the chunk itself, less its blocks of zeros.
         for span in view.nonzero_spans() {
-            let (from, to) = (span.start, span.end);
-            self.anchors.for_each_hit(buf, from, to, |start, end, lit| {
-                let Some(pid) = self.literals[lit as usize].ascii else {
-                    return;
-                };
-                for &ri in &self.patterns[pid as usize].rules {
-                    let c = &self.rules[ri as usize];
-                    self.confirm_ascii(c, ri, pid, buf, base, start, end, &own, out);
-                }
-            });
+            self.anchors
+                .for_each_hit(buf, span.start, span.end, |start, end, lit| {
+                    let Some(pid) = self.literals[lit as usize].ascii else {
+                        return;
+                    };
+                    for &ri in &self.patterns[pid as usize].rules {
+                        let c = &self.rules[ri as usize];
+                        self.confirm_ascii(c, ri, pid, buf, base, start, end, &own, out);
+                    }
+                });
         }
         // UTF-16LE: the view's narrowed runs, searched with the same
         // (ASCII) literals.

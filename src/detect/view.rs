@@ -142,6 +142,8 @@ pub struct TextView<'a> {
     anchor: Vec<u64>,
     /// The same for anchor bytes (the view's buffers, kept for reuse).
     anchor_cover: [Vec<u64>; 2],
+    /// See [`nonzero_spans`](Self::nonzero_spans).
+    nonzero: Vec<Range<usize>>,
 }
 
 /// A view's buffers, kept per thread from one chunk to the next:
@@ -151,6 +153,7 @@ pub struct TextView<'a> {
 struct Spare {
     text: Vec<u8>,
     pieces: Vec<Piece>,
+    nonzero: Vec<Range<usize>>,
     masks: [Vec<u64>; 7],
 }
 
@@ -171,6 +174,7 @@ impl Drop for TextView<'_> {
         let spare = Spare {
             text: take(&mut self.text),
             pieces: take(&mut self.pieces),
+            nonzero: take(&mut self.nonzero),
             masks: [
                 take(&mut self.token),
                 take(&mut self.zero),
@@ -209,6 +213,7 @@ impl<'a> TextView<'a> {
         text.clear();
         let mut pieces = spare.pieces;
         pieces.clear();
+        let nonzero = nonzero_spans(&zero, buf.len(), spare.nonzero);
         let min = spec.anchor_min.max(1);
         let anchor_cover = [
             unit_cover(&anchor, &zero, EVEN, anchor_even),
@@ -239,6 +244,7 @@ impl<'a> TextView<'a> {
             zero,
             anchor,
             anchor_cover,
+            nonzero,
         }
     }
 
@@ -257,20 +263,8 @@ impl<'a> TextView<'a> {
     /// these finds every hit a search of the whole chunk finds. Dumps are
     /// often mostly zeros (85% of the ELF fixture's 64-byte blocks, 19% of
     /// the benchmark dump's); the zero mask is already here.
-    pub fn nonzero_spans(&self) -> Vec<Range<usize>> {
-        let mut out: Vec<Range<usize>> = Vec::new();
-        let len = self.buf.len();
-        for (w, &z) in self.zero.iter().enumerate() {
-            if z == u64::MAX {
-                continue;
-            }
-            let (start, end) = (w * 64, (w * 64 + 64).min(len));
-            match out.last_mut() {
-                Some(last) if last.end == start => last.end = end,
-                _ => out.push(start..end),
-            }
-        }
-        out
+    pub fn nonzero_spans(&self) -> &[Range<usize>] {
+        &self.nonzero
     }
 
     /// Whether every byte of the chunk is zero. No detector finds
@@ -278,10 +272,7 @@ impl<'a> TextView<'a> {
     /// schedules all need nonzero bytes), so such chunks, common where a
     /// process had memory it never wrote, are skipped whole.
     pub fn all_zero(&self) -> bool {
-        let full = self.buf.len() / 64;
-        let rest = self.buf.len() % 64;
-        self.zero[..full].iter().all(|&z| z == u64::MAX)
-            && (rest == 0 || self.zero[full] == (1u64 << rest) - 1)
+        self.nonzero.is_empty()
     }
 
     /// The piece holding compact-buffer position `text`.
@@ -318,6 +309,24 @@ impl<'a> TextView<'a> {
 
 /// Bits of the even positions of a word (chunk positions are word-aligned).
 const EVEN: u64 = 0x5555_5555_5555_5555;
+
+/// The spans of a `len`-byte chunk outside its all-zero 64-byte blocks
+/// (`zero`: its zero mask; the last block may be short), in `out`.
+fn nonzero_spans(zero: &[u64], len: usize, mut out: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    out.clear();
+    for (w, &z) in zero.iter().enumerate() {
+        let (start, end) = (w * 64, (w * 64 + 64).min(len));
+        // Bits past the chunk's end are clear: count them as zeros.
+        if z | !(u64::MAX >> (64 - (end - start))) == u64::MAX {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.end == start => last.end = end,
+            _ => out.push(start..end),
+        }
+    }
+    out
+}
 
 /// The bytes of UTF-16LE units of `class` at one alignment (`parity`:
 /// the bits of even or of odd positions), both bytes of each unit set: a
