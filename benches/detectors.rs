@@ -116,22 +116,26 @@ fn detectors(c: &mut Criterion) {
     use dumpscrub::detect::{aes, blobs, der, entropy, openssh, view};
     let der = der::DerDetector::new();
     chunk(c, "der", &der, slice);
-    chunk(c, "blobs", &blobs::BlobDetector::new(), slice);
+    let blobs = blobs::BlobDetector::new();
+    chunk(c, "blobs", &blobs, slice);
     chunk(c, "aes-schedules", &aes::AesDetector::new(), slice);
-    chunk(c, "openssh", &openssh::OpenSshDetector::new(), slice);
+    let openssh = openssh::OpenSshDetector::new();
+    chunk(c, "openssh", &openssh, slice);
     // Builds its own text view, as `text` above does: the view's cost is
     // in both figures and on its own below.
     let entropy = entropy::EntropyDetector::new();
     chunk(c, "entropy", &entropy, slice);
 
-    // The per-chunk text view of a scan: every literal of the text rules
-    // and the entropy keywords, with token runs.
-    let needs = entropy.text_needs();
-    let spec = view::ViewSpec::for_literals(
-        text.literals()
-            .chain(needs.literals.iter().map(Vec::as_slice)),
-        needs.token,
-    );
+    // The per-chunk view of a scan, with its one search for every
+    // detector's literals (text rules, entropy keywords, DER anchors, blob
+    // and OpenSSH magics) and the token runs.
+    let mut clients = vec![dumpscrub::detect::literals::Client {
+        literals: text.literals().map(<[u8]>::to_vec).collect(),
+        in_view: true,
+    }];
+    let others: [&dyn ChunkDetector; 4] = [&entropy, &der, &blobs, &openssh];
+    clients.extend(others.iter().map(|d| d.text_needs().literals));
+    let spec = view::ViewSpec::new(&clients, entropy.text_needs().token).expect("view spec");
     let mut g = c.benchmark_group("view");
     g.throughput(Throughput::Bytes(slice.len() as u64));
     g.bench_function("build", |b| {

@@ -189,7 +189,7 @@ impl Engine {
             )?));
         }
         Ok(Engine {
-            detectors: scan::Detectors::new(text, chunk, dump),
+            detectors: scan::Detectors::new(text, chunk, dump)?,
             fingerprinter,
             options,
             warnings,

@@ -45,10 +45,11 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use num_bigint::BigUint;
 
-use super::{ChunkDetector, Encoding, KeyMatch};
+use super::literals::{Client, ClientHits, LiteralSet};
+use super::view::{Hits, TextView};
+use super::{ChunkDetector, Encoding, KeyMatch, TextNeeds};
 use crate::keys::{Curve, KeyMaterial, RsaKey};
 use crate::rules::Confidence;
 
@@ -124,29 +125,9 @@ const MAGICS: [(&[u8; 4], Magic); 10] = [
 
 /// Finds CNG and CryptoAPI private-key blobs.
 pub struct BlobDetector {
-    magics: Magics,
-}
-
-/// The magic-number search: Teddy where the CPU has it, else a DFA.
-enum Magics {
-    Packed(aho_corasick::packed::Searcher),
-    Dfa(AhoCorasick),
-}
-
-impl Magics {
-    /// (start, magic index) of every magic in `hay`.
-    fn find_all(&self, hay: &[u8]) -> Vec<(usize, usize)> {
-        match self {
-            Magics::Packed(s) => s
-                .find_iter(hay)
-                .map(|m| (m.start(), m.pattern().as_usize()))
-                .collect(),
-            Magics::Dfa(a) => a
-                .find_iter(hay)
-                .map(|m| (m.start(), m.pattern().as_usize()))
-                .collect(),
-        }
-    }
+    literals: Client,
+    /// The magics alone, for a scan without the run's other detectors.
+    alone: LiteralSet,
 }
 
 impl Default for BlobDetector {
@@ -157,34 +138,27 @@ impl Default for BlobDetector {
 
 impl BlobDetector {
     pub fn new() -> Self {
-        // Teddy over the ten 4-byte magics: it checks all four bytes of a
-        // fingerprint per position, where the automaton's own prefilter
-        // only looks for the first byte ('R', 'E': common in text) and
-        // stopped every few bytes (measured: 5.6% of a scan before, the
-        // packed searcher at memory speed). No magic overlaps another, so
-        // non-overlapping search misses none.
-        let mut builder = aho_corasick::packed::Config::new().builder();
-        builder.extend(MAGICS.iter().map(|(m, _)| &m[..]));
-        let magics = match builder.build() {
-            Some(searcher) => Magics::Packed(searcher),
-            None => Magics::Dfa(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(MAGICS.iter().map(|(m, _)| &m[..]))
-                    .expect("ten literals always build"),
-            ),
+        // Searched with every other detector's literals, one SIMD pass for
+        // all (see `literals`). No magic overlaps another.
+        let literals = Client {
+            literals: MAGICS.iter().map(|(m, _)| m.to_vec()).collect(),
+            in_view: false,
         };
-        BlobDetector { magics }
-    }
-}
-
-impl ChunkDetector for BlobDetector {
-    fn max_len(&self) -> usize {
-        MAX_BLOB
+        let alone =
+            LiteralSet::new(std::slice::from_ref(&literals)).expect("ten literals always build");
+        BlobDetector { literals, alone }
     }
 
-    fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
+    /// [`ChunkDetector::scan`], given every place in `buf` where a magic
+    /// starts.
+    fn scan_hits(
+        &self,
+        buf: &[u8],
+        hits: ClientHits<'_>,
+        base: u64,
+        own: Range<u64>,
+        out: &mut Vec<KeyMatch>,
+    ) {
         let Some(lo) = own.start.checked_sub(base) else {
             return;
         };
@@ -197,9 +171,11 @@ impl ChunkDetector for BlobDetector {
         if lo >= hi {
             return;
         }
-        for (start, pattern) in self.magics.find_all(&buf[lo..hi]) {
-            let at = lo + start;
-            let Some(c) = candidate(buf, at, MAGICS[pattern].1) else {
+        for (at, end, pattern) in hits.starting_in(lo..hi) {
+            if end > hi {
+                continue;
+            }
+            let Some(c) = candidate(buf, at, MAGICS[pattern as usize].1) else {
                 continue;
             };
             // Ownership before arithmetic: the neighbouring chunk owns a
@@ -212,6 +188,36 @@ impl ChunkDetector for BlobDetector {
                 out.push(found.into_match(offset));
             }
         }
+    }
+}
+
+impl ChunkDetector for BlobDetector {
+    fn max_len(&self) -> usize {
+        MAX_BLOB
+    }
+
+    fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
+        let hits = self.alone.search_all(buf);
+        self.scan_hits(buf, ClientHits::new(&self.alone, &hits, 0), base, own, out);
+    }
+
+    fn text_needs(&self) -> TextNeeds {
+        TextNeeds {
+            literals: self.literals.clone(),
+            token: None,
+        }
+    }
+
+    fn scan_view(
+        &self,
+        view: &TextView<'_>,
+        hits: Hits<'_>,
+        base: u64,
+        own: Range<u64>,
+        _phase: u64,
+        out: &mut Vec<KeyMatch>,
+    ) {
+        self.scan_hits(view.buf, hits.chunk, base, own, out);
     }
 }
 

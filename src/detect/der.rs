@@ -44,8 +44,8 @@
 //! separators (`30 82 04 a3`), and keys in other containers (PKCS#12,
 //! CNG/CAPI blobs, OpenSSH: other detectors).
 //!
-//! The first filter is one pass of a SIMD multi-literal searcher for the
-//! bytes that follow a DER `SEQUENCE` header of a private key (the version
+//! The first filter is the run's one search for every detector's literals
+//! (see `literals`), here the bytes that follow a DER `SEQUENCE` header of a private key (the version
 //! `02 01 00` / `02 01 01`, or a password-based-encryption OID), for the
 //! base64 prefixes every such structure starts with (`MII`, `MIG`, `MIH`,
 //! and the `CAQ…` that follows `M??` in short ones), and for their hex
@@ -57,7 +57,6 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::packed;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
@@ -66,7 +65,9 @@ use der::{Decode, Reader, SliceReader};
 use num_bigint::BigUint;
 use zeroize::Zeroizing;
 
-use super::{ChunkDetector, Encoding, KeyMatch};
+use super::literals::{Client, ClientHits, LiteralSet};
+use super::view::{Hits, TextView};
+use super::{ChunkDetector, Encoding, KeyMatch, TextNeeds};
 use crate::keys::{Curve, KeyMaterial, RsaKey};
 use crate::rules::Confidence;
 
@@ -224,7 +225,9 @@ fn anchors() -> Vec<(Vec<u8>, Anchor)> {
 
 /// Finds DER private keys, in binary and as base64 or hex text.
 pub struct DerDetector {
-    searcher: packed::Searcher,
+    literals: Client,
+    /// The literals alone, for a scan without the run's other detectors.
+    alone: LiteralSet,
     anchors: Vec<Anchor>,
 }
 
@@ -237,34 +240,31 @@ impl Default for DerDetector {
 impl DerDetector {
     pub fn new() -> Self {
         let (literals, anchors): (Vec<Vec<u8>>, Vec<Anchor>) = anchors().into_iter().unzip();
-        // The packed (Teddy, SIMD) searcher directly: a full Aho-Corasick
-        // automaton cannot prefilter this many distinct first bytes and
-        // runs several times slower. Its leftmost-first, non-overlapping
-        // matches lose nothing here: the only literals that can overlap are
-        // a hex `020100` whose last `0` begins another hex literal, and in
-        // a real hex structure neither a version nor an OID follows a
-        // version that closely.
-        let searcher =
-            packed::Searcher::new(&literals).expect("fixed anchor literals always build");
-        DerDetector { searcher, anchors }
-    }
-}
-
-/// One place where a structure may start, after the cheap checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Candidate {
-    start: usize,
-    text: Text,
-    kind: Kind,
-    der_len: usize,
-}
-
-impl ChunkDetector for DerDetector {
-    fn max_len(&self) -> usize {
-        MAX_SPAN
+        // Searched in the chunk's bytes only: base64 and hex in UTF-16 are
+        // out of scope (see above).
+        let literals = Client {
+            literals,
+            in_view: false,
+        };
+        let alone = LiteralSet::new(std::slice::from_ref(&literals))
+            .expect("fixed anchor literals always build");
+        DerDetector {
+            literals,
+            alone,
+            anchors,
+        }
     }
 
-    fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
+    /// [`ChunkDetector::scan`], given every place in `buf` where one of
+    /// this detector's literals starts.
+    fn scan_hits(
+        &self,
+        buf: &[u8],
+        hits: ClientHits<'_>,
+        base: u64,
+        own: Range<u64>,
+        out: &mut Vec<KeyMatch>,
+    ) {
         let to_index = |off: u64| off.saturating_sub(base).min(buf.len() as u64) as usize;
         let (lo, hi) = (to_index(own.start), to_index(own.end));
         if lo >= hi {
@@ -276,10 +276,13 @@ impl ChunkDetector for DerDetector {
         // inner one into a second finding.
         let end = (hi + MAX_ANCHOR_END).min(buf.len());
         let mut candidates = Vec::new();
-        for m in self.searcher.find_iter(&buf[..end]) {
-            let anchor = self.anchors[m.pattern().as_usize()];
+        for (hit, hit_end, literal) in hits.starting_in(0..end) {
+            if hit_end > end {
+                continue;
+            }
+            let anchor = self.anchors[literal as usize];
             for &back in anchor.back {
-                if let Some(start) = m.start().checked_sub(back) {
+                if let Some(start) = hit.checked_sub(back) {
                     if let Some(c) = candidate(buf, start, anchor.text) {
                         candidates.push(c);
                     }
@@ -304,6 +307,45 @@ impl ChunkDetector for DerDetector {
                 out.push(verdict.into_match(base + span.start as u64, span.len(), c.text));
             }
         }
+    }
+}
+
+/// One place where a structure may start, after the cheap checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Candidate {
+    start: usize,
+    text: Text,
+    kind: Kind,
+    der_len: usize,
+}
+
+impl ChunkDetector for DerDetector {
+    fn max_len(&self) -> usize {
+        MAX_SPAN
+    }
+
+    fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
+        let hits = self.alone.search_all(buf);
+        self.scan_hits(buf, ClientHits::new(&self.alone, &hits, 0), base, own, out);
+    }
+
+    fn text_needs(&self) -> TextNeeds {
+        TextNeeds {
+            literals: self.literals.clone(),
+            token: None,
+        }
+    }
+
+    fn scan_view(
+        &self,
+        view: &TextView<'_>,
+        hits: Hits<'_>,
+        base: u64,
+        own: Range<u64>,
+        _phase: u64,
+        out: &mut Vec<KeyMatch>,
+    ) {
+        self.scan_hits(view.buf, hits.chunk, base, own, out);
     }
 }
 

@@ -30,10 +30,8 @@
 
 use std::ops::Range;
 
-use aho_corasick::packed;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-
-use super::view::{ByteClass, TextView, ViewSpec};
+use super::literals::Client;
+use super::view::{ByteClass, Hits, TextView, ViewSpec};
 use super::{ChunkDetector, Encoding, KeyMatch, TextNeeds};
 use crate::rules::Confidence;
 
@@ -726,45 +724,7 @@ fn named_identifier<const WIDE: bool>(t: Text<'_, WIDE>, s: usize) -> bool {
     IDENTIFIER_WORDS.iter().any(|w| ends_with_word(w))
 }
 
-/// The keyword searcher of one encoding: Teddy when the CPU has it, else
-/// a DFA.
-enum Finder {
-    Packed(packed::Searcher),
-    Dfa(AhoCorasick),
-}
-
-impl Finder {
-    fn new(needles: &[Vec<u8>]) -> Finder {
-        let mut config = packed::Config::new();
-        config.match_kind(packed::MatchKind::LeftmostFirst);
-        if let Some(s) = config.builder().extend(needles).build() {
-            return Finder::Packed(s);
-        }
-        let dfa = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(needles)
-            .expect("a few dozen short literals always build");
-        Finder::Dfa(dfa)
-    }
-
-    fn find(&self, buf: &[u8], from: usize, to: usize) -> Option<(usize, usize, u32)> {
-        if from >= to {
-            return None;
-        }
-        match self {
-            Finder::Packed(s) => s
-                .find_in(buf, aho_corasick::Span::from(from..to))
-                .map(|m| (m.start(), m.end(), m.pattern().as_u32())),
-            Finder::Dfa(a) => a
-                .find(aho_corasick::Input::new(buf).span(from..to))
-                .map(|m| (m.start(), m.end(), m.pattern().as_u32())),
-        }
-    }
-}
-
 pub struct EntropyDetector {
-    keywords: Finder,
     /// The view a chunk needs when this detector is run alone.
     spec: ViewSpec,
     floors: Floors,
@@ -778,10 +738,12 @@ impl Default for EntropyDetector {
 
 impl EntropyDetector {
     pub fn new() -> Self {
-        let keywords: Vec<Vec<u8>> = KEYWORDS.iter().map(|k| k.as_bytes().to_vec()).collect();
         EntropyDetector {
-            keywords: Finder::new(&keywords),
-            spec: ViewSpec::for_literals(keywords.iter().map(Vec::as_slice), Some(token_class())),
+            spec: ViewSpec::for_literals(
+                KEYWORDS.iter().map(|k| k.as_bytes()),
+                Some(token_class()),
+            )
+            .expect("a few dozen short literals always build"),
             floors: Floors::new(),
         }
     }
@@ -791,6 +753,7 @@ impl EntropyDetector {
     fn keyed_values(
         &self,
         view: &TextView<'_>,
+        hits: Hits<'_>,
         base: u64,
         own: &Range<u64>,
         out: &mut Vec<KeyMatch>,
@@ -816,7 +779,7 @@ impl EntropyDetector {
         let mut at = 0;
         for span in view.nonzero_spans() {
             at = at.max(span.start);
-            while let Some((hs, he, pattern)) = self.keywords.find(buf, at, span.end) {
+            while let Some((hs, he, pattern)) = hits.chunk.first(at, span.end) {
                 let t = Text::<false> { buf };
                 let parsed = if pattern == URL_KEYWORD {
                     self.url_userinfo(t, hs, he)
@@ -830,7 +793,7 @@ impl EntropyDetector {
         let mut resume = [0usize; 2];
         for span in view.search_spans() {
             let mut at = span.start;
-            while let Some((hs, he, pattern)) = self.keywords.find(&view.text, at, span.end) {
+            while let Some((hs, he, pattern)) = hits.text.first(at, span.end) {
                 at = he;
                 let piece = view.piece_at(hs);
                 let start = piece.chunk_pos(hs);
@@ -1210,12 +1173,16 @@ impl ChunkDetector for EntropyDetector {
     }
 
     fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
-        self.scan_view(&TextView::build(buf, &self.spec), base, own, 0, out);
+        let view = TextView::build(buf, &self.spec);
+        self.scan_view(&view, view.hits(0), base, own, 0, out);
     }
 
     fn text_needs(&self) -> TextNeeds {
         TextNeeds {
-            literals: KEYWORDS.iter().map(|k| k.as_bytes().to_vec()).collect(),
+            literals: Client {
+                literals: KEYWORDS.iter().map(|k| k.as_bytes().to_vec()).collect(),
+                in_view: true,
+            },
             token: Some(token_class()),
         }
     }
@@ -1223,13 +1190,14 @@ impl ChunkDetector for EntropyDetector {
     fn scan_view(
         &self,
         view: &TextView<'_>,
+        hits: Hits<'_>,
         base: u64,
         own: Range<u64>,
         _phase: u64,
         out: &mut Vec<KeyMatch>,
     ) {
         let first_keyed = out.len();
-        self.keyed_values(view, base, &own, out);
+        self.keyed_values(view, hits, base, &own, out);
         let keyed = first_keyed..out.len();
         let buf = view.buf;
         view.token_runs(&TOKEN_LEN, |s, e| {
@@ -1556,7 +1524,7 @@ mod tests {
         buf.push(0);
         buf.extend(std::iter::repeat_n(b'c', MAX_TOKEN + 1));
         buf.push(0);
-        let spec = ViewSpec::for_literals([&b"key"[..]], Some(token_class()));
+        let spec = ViewSpec::for_literals([&b"key"[..]], Some(token_class())).unwrap();
         let mut runs = Vec::new();
         TextView::build(&buf, &spec).token_runs(&TOKEN_LEN, |s, e| runs.push((s, e)));
         assert_eq!(runs, vec![(5 + MIN_TOKEN, 5 + 2 * MIN_TOKEN)]);

@@ -9,6 +9,7 @@ pub mod bignum;
 pub mod blobs;
 pub mod der;
 pub mod entropy;
+pub mod literals;
 pub mod openssh;
 pub mod text;
 pub mod view;
@@ -21,7 +22,8 @@ use serde::Serialize;
 use crate::keys::KeyMaterial;
 use crate::layout::Layout;
 use crate::rules::Confidence;
-use view::{ByteClass, TextView};
+use literals::Client;
+use view::{ByteClass, Hits, TextView};
 
 /// How the secret's characters are stored in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -121,24 +123,26 @@ pub trait ChunkDetector: Send + Sync {
         false
     }
 
-    /// What this detector reads from the chunk's [`TextView`]: ASCII
-    /// literals it searches in the view's text, and the class of bytes it
-    /// wants runs of. Detectors that read raw bytes need nothing.
+    /// What this detector reads from the chunk's [`TextView`]: the
+    /// literals it searches, and the class of bytes it wants runs of.
+    /// Detectors that read raw bytes need nothing.
     fn text_needs(&self) -> TextNeeds {
         TextNeeds::default()
     }
 
     /// As [`scan_phased`](Self::scan_phased), with the chunk's text view
-    /// (built for every detector's [`text_needs`](Self::text_needs));
-    /// `view.buf` is the chunk.
+    /// (built for every detector's [`text_needs`](Self::text_needs)) and
+    /// the hits of this detector's literals in it; `view.buf` is the chunk.
     fn scan_view(
         &self,
         view: &TextView<'_>,
+        hits: Hits<'_>,
         base: u64,
         own: Range<u64>,
         phase: u64,
         out: &mut Vec<KeyMatch>,
     ) {
+        let _ = hits;
         self.scan_phased(view.buf, base, own, phase, out)
     }
 }
@@ -146,7 +150,8 @@ pub trait ChunkDetector: Send + Sync {
 /// See [`ChunkDetector::text_needs`].
 #[derive(Default)]
 pub struct TextNeeds {
-    pub literals: Vec<Vec<u8>>,
+    /// Searched once per chunk with every other detector's literals.
+    pub literals: Client,
     pub token: Option<ByteClass>,
 }
 

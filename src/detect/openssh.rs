@@ -32,7 +32,6 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::packed;
 use base64::Engine as _;
 use num_bigint::BigUint;
 use ssh_key::private::{Ed25519Keypair, KeypairData, RsaKeypair};
@@ -40,7 +39,9 @@ use ssh_key::Mpint;
 use zeroize::Zeroizing;
 
 use super::der::{Base64Chars, B64};
-use super::{ChunkDetector, Encoding, KeyMatch};
+use super::literals::{Client, ClientHits, LiteralSet};
+use super::view::{Hits, TextView};
+use super::{ChunkDetector, Encoding, KeyMatch, TextNeeds};
 use crate::keys::{Curve, KeyMaterial, RsaKey};
 use crate::rules::Confidence;
 
@@ -58,7 +59,9 @@ const MAGIC_BASE64: &[u8] = b"b3BlbnNzaC1rZXktdjE";
 
 /// Finds OpenSSH private keys in binary and base64.
 pub struct OpenSshDetector {
-    searcher: packed::Searcher,
+    literals: Client,
+    /// The literals alone, for a scan without the run's other detectors.
+    alone: LiteralSet,
 }
 
 impl Default for OpenSshDetector {
@@ -72,9 +75,13 @@ impl OpenSshDetector {
         // The magic's final NUL is left to `container` to check: the
         // printable part anchors as well, and a literal with a NUL in it
         // invites a searcher to stop on every zero byte of a dump.
-        let searcher = packed::Searcher::new([&MAGIC[..MAGIC.len() - 1], MAGIC_BASE64])
-            .expect("fixed literals always build");
-        OpenSshDetector { searcher }
+        let literals = Client {
+            literals: vec![MAGIC[..MAGIC.len() - 1].to_vec(), MAGIC_BASE64.to_vec()],
+            in_view: false,
+        };
+        let alone =
+            LiteralSet::new(std::slice::from_ref(&literals)).expect("fixed literals always build");
+        OpenSshDetector { literals, alone }
     }
 }
 
@@ -84,6 +91,41 @@ impl ChunkDetector for OpenSshDetector {
     }
 
     fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
+        let hits = self.alone.search_all(buf);
+        self.scan_hits(buf, ClientHits::new(&self.alone, &hits, 0), base, own, out);
+    }
+
+    fn text_needs(&self) -> TextNeeds {
+        TextNeeds {
+            literals: self.literals.clone(),
+            token: None,
+        }
+    }
+
+    fn scan_view(
+        &self,
+        view: &TextView<'_>,
+        hits: Hits<'_>,
+        base: u64,
+        own: Range<u64>,
+        _phase: u64,
+        out: &mut Vec<KeyMatch>,
+    ) {
+        self.scan_hits(view.buf, hits.chunk, base, own, out);
+    }
+}
+
+impl OpenSshDetector {
+    /// [`ChunkDetector::scan`], given every place in `buf` where one of the
+    /// magics starts.
+    fn scan_hits(
+        &self,
+        buf: &[u8],
+        hits: ClientHits<'_>,
+        base: u64,
+        own: Range<u64>,
+        out: &mut Vec<KeyMatch>,
+    ) {
         let to_index = |off: u64| off.saturating_sub(base).min(buf.len() as u64) as usize;
         let (lo, hi) = (to_index(own.start), to_index(own.end));
         if lo >= hi {
@@ -94,15 +136,11 @@ impl ChunkDetector for OpenSshDetector {
         // by every chunk alike.
         let end = (hi + MAGIC_BASE64.len()).min(buf.len());
         let mut covered = 0;
-        for m in self.searcher.find_iter(&buf[..end]) {
-            let start = m.start();
-            if start >= hi {
-                break;
-            }
-            if start < covered {
+        for (start, hit_end, literal) in hits.starting_in(0..hi) {
+            if start < covered || hit_end > end {
                 continue;
             }
-            let binary = m.pattern().as_usize() == 0;
+            let binary = literal == 0;
             let Some((span, verdict)) = confirm(buf, start, binary) else {
                 continue;
             };

@@ -9,11 +9,10 @@
 //! chunk (every other byte, stopping at the first code unit outside ASCII)
 //! and the same regex confirms it, so one rule serves both.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use anyhow::{Context, Result};
 use regex::bytes::Regex;
 
-use super::view::{TextView, ViewSpec};
+use super::view::{Hits, TextView, ViewSpec};
 use super::{Encoding, RawMatch};
 use crate::rules::{passes_entropy, Rule, SecretGroup};
 
@@ -47,85 +46,8 @@ struct Compiled {
     pick: Pick,
 }
 
-/// How anchor hits are found. Teddy (aho-corasick's SIMD packed searcher)
-/// takes at most 64 patterns before its heuristics refuse, so the anchors
-/// are split into groups it accepts; a DFA over all of them is the fallback
-/// when a group cannot be packed (e.g. a CPU without SSSE3).
-enum Anchors {
-    /// Searchers and the global index of each one's first pattern.
-    Packed(Vec<(aho_corasick::packed::Searcher, u32)>),
-    Dfa(AhoCorasick),
-}
-
-/// Patterns per packed searcher. Measured on the benchmark dump: groups of
-/// 64 ran 1.7x faster than one DFA over all ~300 anchors; smaller groups
-/// cost more passes, larger ones are refused or fall off Teddy's fast path.
-const GROUP: usize = 64;
-
-impl Anchors {
-    fn build(needles: &[Vec<u8>]) -> Result<Anchors> {
-        let mut searchers = Vec::new();
-        let mut start = 0;
-        while start < needles.len() {
-            let end = (start + GROUP).min(needles.len());
-            let mut config = aho_corasick::packed::Config::new();
-            config.match_kind(aho_corasick::packed::MatchKind::LeftmostFirst);
-            let mut builder = config.builder();
-            builder.extend(&needles[start..end]);
-            match builder.build() {
-                Some(searcher) => searchers.push((searcher, start as u32)),
-                None => return Self::dfa(needles),
-            }
-            start = end;
-        }
-        Ok(Anchors::Packed(searchers))
-    }
-
-    fn dfa(needles: &[Vec<u8>]) -> Result<Anchors> {
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostFirst)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(needles)
-            .context("building the anchor automaton")?;
-        Ok(Anchors::Dfa(automaton))
-    }
-
-    /// Calls `hit(start, end, pattern)` for every anchor hit in
-    /// `buf[from..to]`. Hits of different groups may overlap, which only
-    /// means an anchor is not shadowed by another group's anchor.
-    fn for_each_hit(
-        &self,
-        buf: &[u8],
-        from: usize,
-        to: usize,
-        mut hit: impl FnMut(usize, usize, u32),
-    ) {
-        match self {
-            Anchors::Dfa(a) => {
-                for m in a.find_iter(aho_corasick::Input::new(buf).span(from..to)) {
-                    hit(m.start(), m.end(), m.pattern().as_u32());
-                }
-            }
-            Anchors::Packed(searchers) => {
-                for (searcher, first) in searchers {
-                    let mut at = from;
-                    while at < to {
-                        let Some(m) = searcher.find_in(buf, aho_corasick::Span::from(at..to))
-                        else {
-                            break;
-                        };
-                        hit(m.start(), m.end(), first + m.pattern().as_u32());
-                        at = m.end().max(m.start() + 1);
-                    }
-                }
-            }
-        }
-    }
-}
-
 pub struct TextDetector {
-    anchors: Anchors,
-    /// Indexed by the anchors' pattern ids.
+    /// Indexed by the literals' ids (their index in `needles`).
     literals: Vec<LiteralIds>,
     needles: Vec<Vec<u8>>,
     spec: ViewSpec,
@@ -137,13 +59,11 @@ pub struct TextDetector {
 impl TextDetector {
     /// Compiles `rules` into one detector.
     ///
-    /// Anchors are searched leftmost-first without overlaps, so where one
-    /// literal contains another, only one of them reports a hit at that
-    /// spot. Literals are therefore ordered longest first, and a literal's
-    /// hit also triggers the rules of every literal it contains: whichever
-    /// wins, every rule that should look there does. (Two literals that
-    /// overlap without one containing the other can still hide each other;
-    /// rule files should not rely on such pairs.)
+    /// Every position where a literal starts is reported once, with the
+    /// first-listed literal there, so a literal hides the ones that are its
+    /// prefixes. Literals are therefore ordered longest first, and a
+    /// literal's hit also triggers the rules of every literal it contains:
+    /// every rule that should look there does.
     pub fn new<R: Clone + Into<Rule>>(rules: &[R]) -> Result<Self> {
         let rules: Vec<Rule> = rules.iter().cloned().map(Into::into).collect();
         let mut compiled = Vec::with_capacity(rules.len());
@@ -223,11 +143,10 @@ impl TextDetector {
                 literal_ids.push(ids);
             }
         }
-        let anchors = Anchors::build(&needles)?;
-        let spec = ViewSpec::for_literals(needles.iter().map(Vec::as_slice), None);
+        let spec = ViewSpec::for_literals(needles.iter().map(Vec::as_slice), None)
+            .context("building the anchor searchers")?;
         let max_chars = rules.iter().map(|r| r.max_len).max().unwrap_or(0);
         Ok(TextDetector {
-            anchors,
             literals: literal_ids,
             needles,
             spec,
@@ -255,7 +174,8 @@ impl TextDetector {
         2 * (self.max_chars + 2)
     }
 
-    /// The literals searched in a chunk's text view (ASCII bytes).
+    /// The literals searched in the chunk and in its text view (ASCII
+    /// bytes), in priority order: longest first.
     pub fn literals(&self) -> impl Iterator<Item = &[u8]> + Clone {
         self.needles.iter().map(Vec::as_slice)
     }
@@ -263,59 +183,58 @@ impl TextDetector {
     /// Scans `buf`, which holds the file bytes starting at `base`, and
     /// appends matches whose secret starts in `own` (file offsets).
     pub fn scan(&self, buf: &[u8], base: u64, own: std::ops::Range<u64>, out: &mut Vec<RawMatch>) {
-        self.scan_view(&TextView::build(buf, &self.spec), base, own, out);
+        let view = TextView::build(buf, &self.spec);
+        self.scan_view(&view, view.hits(0), base, own, out);
     }
 
-    /// [`scan`](Self::scan) of `view.buf`, with a view whose anchor
-    /// alphabet holds at least [`literals`](Self::literals).
+    /// [`scan`](Self::scan) of `view.buf`, given the hits of
+    /// [`literals`](Self::literals) in the view (client of its literal set
+    /// with exactly those literals, in that order).
+    ///
+    /// Every position where a literal starts is looked at, with the
+    /// longest literal there: none hides another that starts inside it.
     pub fn scan_view(
         &self,
         view: &TextView<'_>,
+        hits: Hits<'_>,
         base: u64,
         own: std::ops::Range<u64>,
         out: &mut Vec<RawMatch>,
     ) {
         let buf = view.buf;
         let mut narrow = Vec::new();
-        // ASCII: the chunk itself, less its blocks of zeros.
-        for span in view.nonzero_spans() {
-            self.anchors
-                .for_each_hit(buf, span.start, span.end, |start, end, lit| {
-                    let Some(pid) = self.literals[lit as usize].ascii else {
-                        return;
-                    };
-                    for &ri in &self.patterns[pid as usize].rules {
-                        let c = &self.rules[ri as usize];
-                        self.confirm_ascii(c, ri, pid, buf, base, start, end, &own, out);
-                    }
-                });
+        for (start, end, lit) in hits.chunk.iter() {
+            let Some(pid) = self.literals[lit as usize].ascii else {
+                continue;
+            };
+            for &ri in &self.patterns[pid as usize].rules {
+                let c = &self.rules[ri as usize];
+                self.confirm_ascii(c, ri, pid, buf, base, start, end, &own, out);
+            }
         }
-        // UTF-16LE: the view's narrowed runs, searched with the same
-        // (ASCII) literals.
-        for span in view.search_spans() {
-            self.anchors
-                .for_each_hit(&view.text, span.start, span.end, |start, _, lit| {
-                    let Some(pid) = self.literals[lit as usize].utf16 else {
-                        return;
-                    };
-                    let pattern = &self.patterns[pid as usize];
-                    let at = view.piece_at(start).chunk_pos(start);
-                    for &ri in &pattern.rules {
-                        let c = &self.rules[ri as usize];
-                        self.confirm_utf16(
-                            c,
-                            ri,
-                            pid,
-                            buf,
-                            base,
-                            at,
-                            pattern.chars,
-                            &own,
-                            &mut narrow,
-                            out,
-                        );
-                    }
-                });
+        // UTF-16LE: the view's narrowed runs, where the same (ASCII)
+        // literals were searched.
+        for (start, _, lit) in hits.text.iter() {
+            let Some(pid) = self.literals[lit as usize].utf16 else {
+                continue;
+            };
+            let pattern = &self.patterns[pid as usize];
+            let at = view.piece_at(start).chunk_pos(start);
+            for &ri in &pattern.rules {
+                let c = &self.rules[ri as usize];
+                self.confirm_utf16(
+                    c,
+                    ri,
+                    pid,
+                    buf,
+                    base,
+                    at,
+                    pattern.chars,
+                    &own,
+                    &mut narrow,
+                    out,
+                );
+            }
         }
     }
 

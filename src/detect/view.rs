@@ -22,6 +22,11 @@
 //! of random bytes, in 2 million pieces per 64 MiB).
 
 use std::ops::Range;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::literals::{Client, ClientHits, Hit, LiteralSet};
 
 /// A set of byte values, tested with two 16-entry nibble tables so that 32
 /// bytes are classified at once with AVX2 byte shuffles. Each of the 8
@@ -70,7 +75,7 @@ impl ByteClass {
     }
 }
 
-/// What the text detectors of a run need from each chunk.
+/// What the detectors of a run need from each chunk.
 #[derive(Debug, Clone)]
 pub struct ViewSpec {
     /// Bytes of every literal searched in the compact buffer.
@@ -79,26 +84,70 @@ pub struct ViewSpec {
     pub anchor_min: usize,
     /// Bytes of entropy tokens, when a detector wants token runs.
     pub token: Option<ByteClass>,
+    /// Every detector's literals, searched once per chunk.
+    literals: Arc<LiteralSet>,
+    /// Some client searches the compact buffer.
+    text_clients: bool,
 }
 
 impl ViewSpec {
-    /// The spec for a set of ASCII literals (each searched in ASCII and,
-    /// narrowed, in UTF-16LE), with or without token runs.
-    pub fn for_literals<'a>(
-        literals: impl IntoIterator<Item = &'a [u8]> + Clone,
-        token: Option<ByteClass>,
-    ) -> ViewSpec {
-        let anchor_min = literals
-            .clone()
-            .into_iter()
+    /// The spec for a run's literal clients (the literals of clients
+    /// `in_view` are searched in ASCII and, narrowed, in UTF-16LE), with or
+    /// without token runs.
+    pub fn new(clients: &[Client], token: Option<ByteClass>) -> Result<ViewSpec> {
+        let in_view = || {
+            clients
+                .iter()
+                .filter(|c| c.in_view)
+                .flat_map(|c| c.literals.iter().map(Vec::as_slice))
+        };
+        let anchor_min = in_view()
             .map(<[u8]>::len)
             .filter(|&n| n > 0)
             .min()
             .unwrap_or(1);
-        ViewSpec {
-            anchor: ByteClass::of_literals(literals),
+        Ok(ViewSpec {
+            anchor: ByteClass::of_literals(in_view()),
             anchor_min,
             token,
+            literals: Arc::new(LiteralSet::new(clients)?),
+            text_clients: clients.iter().any(|c| c.in_view),
+        })
+    }
+
+    /// The spec for one client's ASCII literals, searched in ASCII and,
+    /// narrowed, in UTF-16LE.
+    pub fn for_literals<'a>(
+        literals: impl IntoIterator<Item = &'a [u8]>,
+        token: Option<ByteClass>,
+    ) -> Result<ViewSpec> {
+        let client = Client {
+            literals: literals.into_iter().map(<[u8]>::to_vec).collect(),
+            in_view: true,
+        };
+        ViewSpec::new(&[client], token)
+    }
+
+    pub fn literals(&self) -> &LiteralSet {
+        &self.literals
+    }
+}
+
+/// One detector's literal hits in a chunk.
+#[derive(Clone, Copy)]
+pub struct Hits<'a> {
+    /// In the chunk's bytes (positions in the chunk).
+    pub chunk: ClientHits<'a>,
+    /// In the view's [`text`](TextView::text) (positions there).
+    pub text: ClientHits<'a>,
+}
+
+impl Hits<'_> {
+    /// For a detector with no literals.
+    pub fn none() -> Hits<'static> {
+        Hits {
+            chunk: ClientHits::none(),
+            text: ClientHits::none(),
         }
     }
 }
@@ -144,6 +193,12 @@ pub struct TextView<'a> {
     anchor_cover: [Vec<u64>; 2],
     /// See [`nonzero_spans`](Self::nonzero_spans).
     nonzero: Vec<Range<usize>>,
+    literals: &'a LiteralSet,
+    /// The spans of the chunk the literals were searched in.
+    searched: Vec<Range<usize>>,
+    /// Every literal hit in the chunk, and in `text`.
+    chunk_hits: Vec<Hit>,
+    text_hits: Vec<Hit>,
 }
 
 /// A view's buffers, kept per thread from one chunk to the next:
@@ -154,6 +209,8 @@ struct Spare {
     text: Vec<u8>,
     pieces: Vec<Piece>,
     nonzero: Vec<Range<usize>>,
+    searched: Vec<Range<usize>>,
+    hits: [Vec<Hit>; 2],
     masks: [Vec<u64>; 7],
 }
 
@@ -175,6 +232,8 @@ impl Drop for TextView<'_> {
             text: take(&mut self.text),
             pieces: take(&mut self.pieces),
             nonzero: take(&mut self.nonzero),
+            searched: take(&mut self.searched),
+            hits: [take(&mut self.chunk_hits), take(&mut self.text_hits)],
             masks: [
                 take(&mut self.token),
                 take(&mut self.zero),
@@ -191,7 +250,7 @@ impl Drop for TextView<'_> {
 }
 
 impl<'a> TextView<'a> {
-    pub fn build(buf: &'a [u8], spec: &ViewSpec) -> TextView<'a> {
+    pub fn build(buf: &'a [u8], spec: &'a ViewSpec) -> TextView<'a> {
         let words = buf.len().div_ceil(64);
         let spare = SPARE
             .try_with(|s| std::mem::take(&mut *s.borrow_mut()))
@@ -234,7 +293,14 @@ impl<'a> TextView<'a> {
                 text.extend(sep);
             });
         }
-        TextView {
+        let literals = &*spec.literals;
+        let [mut chunk_hits, mut text_hits] = spare.hits;
+        chunk_hits.clear();
+        text_hits.clear();
+        let mut searched = spare.searched;
+        literals.chunk_spans(buf.len(), &nonzero, &mut searched);
+        literals.search(buf, &searched, &mut chunk_hits);
+        let mut view = TextView {
             buf,
             text,
             pieces,
@@ -245,6 +311,24 @@ impl<'a> TextView<'a> {
             anchor,
             anchor_cover,
             nonzero,
+            literals,
+            searched,
+            chunk_hits,
+            text_hits,
+        };
+        if spec.text_clients {
+            let spans = view.search_spans();
+            literals.search(&view.text, &spans, &mut view.text_hits);
+        }
+        view
+    }
+
+    /// The literal hits of the detector that is `client` of the spec's
+    /// literal set.
+    pub fn hits(&self, client: usize) -> Hits<'_> {
+        Hits {
+            chunk: ClientHits::new(self.literals, &self.chunk_hits, client),
+            text: ClientHits::new(self.literals, &self.text_hits, client),
         }
     }
 
@@ -709,7 +793,7 @@ mod tests {
     #[test]
     fn every_occurrence_maps_back() {
         let lits: [&[u8]; 3] = [b"token", b"pass", b"c_X"];
-        let spec = ViewSpec::for_literals(lits, None);
+        let spec = ViewSpec::for_literals(lits, None).unwrap();
         for seed in 0..30u64 {
             let buf = mixed(5000, seed + 100);
             let view = TextView::build(&buf, &spec);
@@ -745,7 +829,7 @@ mod tests {
     /// one of them.
     #[test]
     fn nonzero_spans_drop_only_zeros() {
-        let spec = ViewSpec::for_literals([&b"token"[..]], None);
+        let spec = ViewSpec::for_literals([&b"token"[..]], None).unwrap();
         for seed in 0..20u64 {
             let mut buf = mixed(5000 + seed as usize * 13, seed + 50);
             buf[1000..1300].fill(0);
@@ -765,7 +849,7 @@ mod tests {
 
     #[test]
     fn all_zero_means_every_byte() {
-        let spec = ViewSpec::for_literals([&b"token"[..]], None);
+        let spec = ViewSpec::for_literals([&b"token"[..]], None).unwrap();
         for len in [0, 1, 63, 64, 65, 4096, 4100] {
             let mut buf = vec![0u8; len];
             assert!(TextView::build(&buf, &spec).all_zero(), "{len} zeros");
@@ -782,7 +866,7 @@ mod tests {
     #[test]
     fn an_alphabet_of_every_byte_searches_pieces_alone() {
         let all: Vec<[u8; 1]> = (0..=255).map(|b| [b]).collect();
-        let spec = ViewSpec::for_literals(all.iter().map(|b| &b[..]), None);
+        let spec = ViewSpec::for_literals(all.iter().map(|b| &b[..]), None).unwrap();
         let buf = mixed(700, 3);
         let view = TextView::build(&buf, &spec);
         assert!(!view.pieces.is_empty());

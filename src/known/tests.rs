@@ -915,7 +915,8 @@ fn throughput() {
         TextDetector::new(BUILTIN_RULES).unwrap(),
         Vec::new(),
         Vec::new(),
-    );
+    )
+    .unwrap();
     let (t_full, _) = time(&|| scan::scan(&data, &layout, &plain).matches.len());
     let with = Detectors::new(
         TextDetector::new(BUILTIN_RULES).unwrap(),
@@ -923,7 +924,8 @@ fn throughput() {
         vec![Box::new(
             load_known_keys(&[dir.path().join("jwks.json")]).unwrap(),
         )],
-    );
+    )
+    .unwrap();
     let (t_with, _) = time(&|| scan::scan(&data, &layout, &with).keys.len());
     // Again, so that a busy spell of the machine does not favour either.
     let t_full = t_full.min(time(&|| scan::scan(&data, &layout, &plain).matches.len()).0);
@@ -944,7 +946,8 @@ fn throughput() {
             TextDetector::new(BUILTIN_RULES).unwrap(),
             vec![Box::new(s)],
             Vec::new(),
-        );
+        )
+        .unwrap();
         let (t_s, _) = time(&|| scan::scan(&data, &layout, &with).keys.len());
         let chunks = crate::scan::plan::chunks(&segments, crate::scan::plan::CHUNK_SIZE, 1024);
         let (t_alone, _) = time(&|| {

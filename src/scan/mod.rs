@@ -7,10 +7,12 @@ pub mod plan;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use anyhow::Result;
 use rayon::prelude::*;
 
+use crate::detect::literals::Client;
 use crate::detect::text::TextDetector;
-use crate::detect::view::{TextView, ViewSpec};
+use crate::detect::view::{Hits, TextView, ViewSpec};
 use crate::detect::{ChunkDetector, DumpDetector, KeyMatch, RawMatch};
 use crate::layout::Layout;
 
@@ -19,9 +21,12 @@ pub struct Detectors {
     pub text: TextDetector,
     pub chunk: Vec<Box<dyn ChunkDetector>>,
     pub dump: Vec<Box<dyn DumpDetector>>,
-    /// The text view each chunk gets: every text detector's literals and
+    /// The text view each chunk gets: every detector's literals and the
     /// token class.
     view: ViewSpec,
+    /// Each chunk detector's client number in the view's literal set
+    /// (the text detector's is 0), if it has literals.
+    clients: Vec<Option<usize>>,
 }
 
 impl Detectors {
@@ -29,27 +34,33 @@ impl Detectors {
         text: TextDetector,
         chunk: Vec<Box<dyn ChunkDetector>>,
         dump: Vec<Box<dyn DumpDetector>>,
-    ) -> Detectors {
+    ) -> Result<Detectors> {
         let needs: Vec<_> = chunk.iter().map(|d| d.text_needs()).collect();
-        let literals: Vec<&[u8]> = text
-            .literals()
-            .chain(
-                needs
-                    .iter()
-                    .flat_map(|n| n.literals.iter().map(Vec::as_slice)),
-            )
-            .collect();
+        let mut literal_clients = vec![Client {
+            literals: text.literals().map(<[u8]>::to_vec).collect(),
+            in_view: true,
+        }];
+        let mut clients = Vec::new();
+        for n in &needs {
+            if n.literals.literals.is_empty() {
+                clients.push(None);
+            } else {
+                clients.push(Some(literal_clients.len()));
+                literal_clients.push(n.literals.clone());
+            }
+        }
         let mut tokens = needs.iter().filter_map(|n| n.token.clone());
         let token = tokens.next();
         // One token class per run: only the entropy detector asks for one.
         debug_assert!(tokens.next().is_none(), "two detectors want token runs");
-        let view = ViewSpec::for_literals(literals.iter().copied(), token);
-        Detectors {
+        let view = ViewSpec::new(&literal_clients, token)?;
+        Ok(Detectors {
             text,
             chunk,
             dump,
             view,
-        }
+            clients,
+        })
     }
 
     /// Bytes of context each chunk needs on each side.
@@ -94,13 +105,14 @@ pub fn scan_with_progress(
             if !(skip_zeros && view.all_zero()) {
                 detectors
                     .text
-                    .scan_view(&view, c.read_start, own.clone(), &mut text);
+                    .scan_view(&view, view.hits(0), c.read_start, own.clone(), &mut text);
                 let phase = layout
                     .range_at(c.own_start)
                     .and_then(|r| r.vaddr.map(|v| v.wrapping_sub(r.start) % 8))
                     .unwrap_or(0);
-                for d in &detectors.chunk {
-                    d.scan_view(&view, c.read_start, own.clone(), phase, &mut keys);
+                for (d, client) in detectors.chunk.iter().zip(&detectors.clients) {
+                    let hits = client.map_or(Hits::none(), |c| view.hits(c));
+                    d.scan_view(&view, hits, c.read_start, own.clone(), phase, &mut keys);
                 }
             }
             if let Some(p) = progress {
