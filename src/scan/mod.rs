@@ -161,3 +161,78 @@ pub fn sort_keys(keys: &mut Vec<KeyMatch>) {
     });
     keys.dedup_by(|b, a| a.sort_key() == b.sort_key());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::{aes, blobs, der, entropy, openssh};
+    use crate::rules::BUILTIN_RULES;
+
+    fn chunk_detectors() -> Vec<Box<dyn ChunkDetector>> {
+        vec![
+            Box::new(der::DerDetector::new()),
+            Box::new(openssh::OpenSshDetector::new()),
+            Box::new(blobs::BlobDetector::new()),
+            Box::new(aes::AesDetector::new()),
+            Box::new(entropy::EntropyDetector::new()),
+        ]
+    }
+
+    /// The run searches every detector's literals at once; each must still
+    /// find exactly what it finds searching its own literals alone. The
+    /// input puts every literal of every detector next to values and next
+    /// to each other (where one detector's literal is a prefix of, or
+    /// contains, another's), in ASCII and UTF-16LE, after a real minidump
+    /// with planted secrets.
+    #[test]
+    fn shared_literal_search_finds_what_each_detector_finds_alone() {
+        let text = TextDetector::new(BUILTIN_RULES).unwrap();
+        let mut literals: Vec<Vec<u8>> = text.literals().map(<[u8]>::to_vec).collect();
+        for d in chunk_detectors() {
+            literals.extend(d.text_needs().literals.literals);
+        }
+        let mut plain = Vec::new();
+        for (i, a) in literals.iter().enumerate() {
+            let b = &literals[(i * 7 + 3) % literals.len()];
+            for sep in [&b"="[..], b"\": \"", b" "] {
+                plain.extend_from_slice(a);
+                plain.extend_from_slice(sep);
+                plain.extend_from_slice(b"Xk9mQ2vL7pR4tW8zB1nC5yH3dF6gJ0sA");
+                plain.push(b'\n');
+            }
+            plain.extend_from_slice(a);
+            plain.extend_from_slice(b);
+            plain.extend_from_slice(b"=hY7uJ3kL9pQ2wE5rT8yU1iO4aS6dF0g\n");
+        }
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/planted-linux.dmp");
+        let mut data = std::fs::read(fixture).unwrap();
+        data.extend_from_slice(&plain);
+        data.extend(plain.iter().flat_map(|&b| [b, 0]));
+        data.push(0);
+        data.extend(plain.iter().flat_map(|&b| [b, 0]));
+        assert!(data.len() < plan::CHUNK_SIZE as usize, "one chunk");
+
+        let len = data.len() as u64;
+        let mut alone_text = Vec::new();
+        text.scan(&data, 0, 0..len, &mut alone_text);
+        alone_text.sort_unstable();
+        alone_text.dedup_by_key(|m| (m.offset, m.len, m.rule, m.encoding));
+        let mut alone_keys = Vec::new();
+        for d in chunk_detectors() {
+            d.scan(&data, 0, 0..len, &mut alone_keys);
+        }
+        sort_keys(&mut alone_keys);
+
+        let layout = crate::layout::build(&data, "t", true).unwrap().unwrap();
+        let detectors = Detectors::new(text, chunk_detectors(), Vec::new()).unwrap();
+        let together = scan(&data, &layout, &detectors);
+        assert!(alone_text.len() > 100 && alone_keys.len() > 50);
+        assert_eq!(together.matches, alone_text);
+        let keys = |k: &[KeyMatch]| -> Vec<_> {
+            k.iter()
+                .map(|k| (k.offset, k.len, k.rule, k.form.clone(), k.validated))
+                .collect()
+        };
+        assert_eq!(keys(&together.keys), keys(&alone_keys));
+    }
+}
