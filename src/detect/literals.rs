@@ -44,11 +44,13 @@ pub struct Client {
     pub in_view: bool,
 }
 
-/// One position where a needle starts: the longest needle there.
+/// One position where a needle starts: the longest needle there. Eight
+/// bytes: a hostile chunk can hold a hit every few bytes (a third of a
+/// 4 MiB chunk is 11 MiB of hits), and buffers are at most a chunk long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Hit {
-    pub start: usize,
-    pub needle: u32,
+    start: u32,
+    needle: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -131,8 +133,10 @@ impl LiteralSet {
     }
 
     /// Appends to `out`, in order, every position of `spans` (each searched
-    /// alone) where a needle starts, with the longest needle there.
+    /// alone) where a needle starts, with the longest needle there. `buf`
+    /// is at most a scan chunk: less than 4 GiB.
     pub fn search(&self, buf: &[u8], spans: &[Range<usize>], out: &mut Vec<Hit>) {
+        assert!(u32::try_from(buf.len()).is_ok(), "a buffer of over 4 GiB");
         let first = out.len();
         let mut groups = 0;
         match &self.searchers {
@@ -148,7 +152,7 @@ impl LiteralSet {
                                 break;
                             };
                             out.push(Hit {
-                                start: m.start(),
+                                start: m.start() as u32,
                                 needle: base + m.pattern().as_u32(),
                             });
                             at = m.start() + 1;
@@ -165,7 +169,7 @@ impl LiteralSet {
                             break;
                         };
                         out.push(Hit {
-                            start: m.start(),
+                            start: m.start() as u32,
                             needle: m.pattern().as_u32(),
                         });
                         at = m.start() + 1;
@@ -214,10 +218,6 @@ impl LiteralSet {
         }
     }
 
-    pub fn clients(&self) -> usize {
-        self.clients
-    }
-
     #[inline]
     fn claim(&self, hit: Hit, client: usize) -> Option<u32> {
         let c = self.claims[hit.needle as usize * self.clients + client];
@@ -260,7 +260,8 @@ impl<'a> ClientHits<'a> {
         self.hits.iter().filter_map(move |&h| {
             let set = set?;
             let lit = set.claim(h, client)?;
-            Some((h.start, h.start + set.lengths[client][lit as usize], lit))
+            let start = h.start as usize;
+            Some((start, start + set.lengths[client][lit as usize], lit))
         })
     }
 
@@ -269,8 +270,12 @@ impl<'a> ClientHits<'a> {
         &self,
         range: Range<usize>,
     ) -> impl Iterator<Item = (usize, usize, u32)> + 'a {
-        let from = self.hits.partition_point(|h| h.start < range.start);
-        let to = self.hits.partition_point(|h| h.start < range.end);
+        let from = self
+            .hits
+            .partition_point(|h| (h.start as usize) < range.start);
+        let to = self
+            .hits
+            .partition_point(|h| (h.start as usize) < range.end);
         ClientHits {
             hits: &self.hits[from..to],
             ..*self

@@ -1,6 +1,6 @@
-//! The text detector: one Aho-Corasick pass for every literal anchor of
-//! every rule, in ASCII and UTF-16LE, then each hit confirmed by its rule's
-//! regex in a bounded window.
+//! The text detector: every literal anchor of every rule found in ASCII
+//! and UTF-16LE (by the run's one literal search, `literals`), then each
+//! hit confirmed by its rule's regex in a bounded window.
 //!
 //! The ASCII anchors are searched in the chunk, and again in the chunk's
 //! [`TextView`], which holds its UTF-16LE runs narrowed to one byte per

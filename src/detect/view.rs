@@ -14,9 +14,12 @@
 //!   maps back to its chunk position. Rules are confirmed on the chunk.
 //! - the runs of token bytes (ASCII or UTF-16LE) of a given length, for
 //!   the entropy detector, with a few word operations per 64 bytes.
+//! - the hits of every detector's literals, in the chunk and in the
+//!   compact buffer, from one search (see [`super::literals`]); each
+//!   detector reads its own through [`TextView::hits`].
 //!
-//! ASCII literals are searched in the chunk itself, less its all-zero
-//! 64-byte blocks (read off the zero mask): runs of anchor bytes
+//! Literals are searched in the chunk itself, less its all-zero 64-byte
+//! blocks (read off the zero mask): runs of anchor bytes
 //! (74 distinct bytes with the built-in rules) are too frequent in random
 //! and compressed data for a compact copy of them to pay (measured: a third
 //! of random bytes, in 2 million pieces per 64 MiB).
@@ -126,10 +129,6 @@ impl ViewSpec {
             in_view: true,
         };
         ViewSpec::new(&[client], token)
-    }
-
-    pub fn literals(&self) -> &LiteralSet {
-        &self.literals
     }
 }
 
