@@ -164,6 +164,63 @@ impl DumpDetector for BignumDetector {
     }
 }
 
+/// Can `x` be the second word of a header? It holds `top` (low half) and
+/// `dmax`: 0 < top and both below 4096 is one subtraction and one mask,
+/// and zeros, text, random bytes and pointers all fail it; top <= dmax
+/// (one compare) fails the small counts that fill managed heaps
+/// (reference counts, lengths: a high half of zero).
+#[inline(always)]
+fn quick(x: u64) -> bool {
+    (x.wrapping_sub(1) & 0xffff_f000_ffff_f000 == 0) & (x as u32 <= (x >> 32) as u32)
+}
+
+/// [`quick`] of 64 words at once, as a bit mask: free of branches, so the
+/// compiler runs it four words to a vector. Measured on the benchmark
+/// dump, one thread: the header pass took 0.20 s per 1.6 GB testing four
+/// words and branching (8 GB/s, the same with the data in cache).
+#[derive(Clone, Copy)]
+struct QuickMask {
+    #[cfg(target_arch = "x86_64")]
+    avx2: bool,
+}
+
+impl QuickMask {
+    fn new() -> QuickMask {
+        QuickMask {
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::arch::is_x86_feature_detected!("avx2"),
+        }
+    }
+
+    #[inline]
+    fn of(self, block: &[u8; 512]) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: calling a target-feature function; the CPU reports AVX2.
+            return unsafe { quick_mask_avx2(block) };
+        }
+        quick_mask_body(block)
+    }
+}
+
+#[inline(always)]
+fn quick_mask_body(block: &[u8; 512]) -> u64 {
+    let mut mask = 0u64;
+    for (k, w) in block.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        mask |= u64::from(quick(x)) << k;
+    }
+    mask
+}
+
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn quick_mask_avx2(block: &[u8; 512]) -> u64 {
+    quick_mask_body(block)
+}
+
 /// A run of memory contiguous in both the file and the address space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seg {
@@ -613,14 +670,6 @@ impl AddrMap {
             return Vec::new();
         };
         let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
-        // The second word of a header holds `top` (low half) and `dmax`:
-        // 0 < top and both below 4096 is one subtraction and one mask, and
-        // zeros, text, random bytes and pointers all fail it; top <= dmax
-        // (one compare) fails the small counts that fill managed heaps
-        // (reference counts, lengths: a high half of zero).
-        let quick = |x: u64| {
-            (x.wrapping_sub(1) & 0xffff_f000_ffff_f000 == 0) & (x as u32 <= (x >> 32) as u32)
-        };
         let mut out = Vec::new();
         let mut check = |i: usize, h: Option<Header>| {
             if let Some(h) = h {
@@ -629,25 +678,26 @@ impl AddrMap {
                 }
             }
         };
-        // Headers whose three words lie in this segment, four candidate
+        // Headers whose three words lie in this segment, 64 candidate
         // starts per step (their second words are `block`); the last two
         // words may start one that continues in the next range.
         let inner = c.w1.min(n.saturating_sub(2)).max(c.w0);
-        let steps = (inner - c.w0) / 4;
-        let meta = &bytes[(c.w0 + 1) * 8..(c.w0 + 1 + steps * 4) * 8];
-        for (s, block) in meta.chunks_exact(32).enumerate() {
-            let w = |k: usize| u64::from_le_bytes(block[k * 8..k * 8 + 8].try_into().unwrap());
-            if !(quick(w(0)) | quick(w(1)) | quick(w(2)) | quick(w(3))) {
-                continue;
-            }
-            for k in 0..4 {
-                if quick(w(k)) {
-                    let i = c.w0 + s * 4 + k;
-                    check(i, Some(Header::from_words(word(i), w(k), word(i + 2))));
-                }
+        let steps = (inner - c.w0) / 64;
+        let meta = &bytes[(c.w0 + 1) * 8..(c.w0 + 1 + steps * 64) * 8];
+        let quick_mask = QuickMask::new();
+        for (s, block) in meta.chunks_exact(512).enumerate() {
+            let mut mask = quick_mask.of(block.try_into().expect("512 bytes"));
+            while mask != 0 {
+                let k = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                let i = c.w0 + s * 64 + k;
+                check(
+                    i,
+                    Some(Header::from_words(word(i), word(i + 1), word(i + 2))),
+                );
             }
         }
-        for i in c.w0 + steps * 4..inner {
+        for i in c.w0 + steps * 64..inner {
             if quick(word(i + 1)) {
                 check(
                     i,
@@ -996,6 +1046,55 @@ mod tests {
                 "{n} headers: {passed} of {others} pointers passed"
             );
         }
+    }
+
+    /// The vector form of the header pre-test agrees with the word test on
+    /// every word, at every position of a block: a word it drops would
+    /// hide a header, and so a key.
+    #[test]
+    fn quick_mask_agrees_with_the_word_test() {
+        let mut state = 0x0bad_5eed_u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state
+        };
+        // Passing and nearly passing second words: top and dmax at the
+        // edges of 1..4096 and of top <= dmax.
+        let edges = [0u64, 1, 2, 4095, 4096, 4097];
+        let mut special = Vec::new();
+        for &top in &edges {
+            for &dmax in &edges {
+                special.push(top | dmax << 32);
+            }
+        }
+        let quick_mask = QuickMask::new();
+        let mut passed = 0;
+        for round in 0..2_000 {
+            let mut block = [0u8; 512];
+            for (k, w) in block.chunks_exact_mut(8).enumerate() {
+                let x = match next() % 4 {
+                    0 => special[(next() % special.len() as u64) as usize],
+                    1 => next() & 0x0000_0fff_0000_0fff,
+                    2 if round % 2 == 0 => k as u64,
+                    _ => next(),
+                };
+                w.copy_from_slice(&x.to_le_bytes());
+            }
+            let words: Vec<u64> = block
+                .chunks_exact(8)
+                .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
+                .collect();
+            let want = words
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (k, &x)| m | u64::from(quick(x)) << k);
+            assert_eq!(quick_mask.of(&block), want, "round {round}");
+            assert_eq!(quick_mask_body(&block), want, "round {round}");
+            passed += want.count_ones();
+        }
+        assert!(passed > 10_000, "only {passed} words passed: a weak test");
     }
 
     /// Snapshots copy most of the process; two at once would copy each
