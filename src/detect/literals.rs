@@ -273,9 +273,12 @@ impl<'a> ClientHits<'a> {
         let from = self
             .hits
             .partition_point(|h| (h.start as usize) < range.start);
+        // An empty or reversed range (a caller's position past its end)
+        // has no hits.
         let to = self
             .hits
-            .partition_point(|h| (h.start as usize) < range.end);
+            .partition_point(|h| (h.start as usize) < range.end)
+            .max(from);
         ClientHits {
             hits: &self.hits[from..to],
             ..*self
@@ -358,6 +361,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_reversed_range_has_no_hits() {
+        let set = LiteralSet::new(&[client(&["abc"], false)]).unwrap();
+        let hits = set.search_all(b"abc abc abc");
+        let mine = ClientHits::new(&set, &hits, 0);
+        assert_eq!(mine.starting_in(0..11).count(), 3);
+        #[allow(clippy::reversed_empty_ranges)]
+        let reversed = 9..2;
+        assert_eq!(mine.starting_in(reversed).count(), 0);
+        assert_eq!(mine.first(20, 5), None);
     }
 
     #[test]
