@@ -47,9 +47,8 @@ use std::sync::Arc;
 
 use num_bigint::BigUint;
 
-use super::literals::{Client, ClientHits, LiteralSet};
-use super::view::{Hits, TextView};
-use super::{ChunkDetector, Encoding, KeyMatch, TextNeeds};
+use super::literals::{ClientHits, OwnLiterals};
+use super::{AnchoredDetector, Encoding, KeyMatch};
 use crate::keys::{Curve, KeyMaterial, RsaKey};
 use crate::rules::Confidence;
 
@@ -125,9 +124,7 @@ const MAGICS: [(&[u8; 4], Magic); 10] = [
 
 /// Finds CNG and CryptoAPI private-key blobs.
 pub struct BlobDetector {
-    literals: Client,
-    /// The magics alone, for a scan without the run's other detectors.
-    alone: LiteralSet,
+    literals: OwnLiterals,
 }
 
 impl Default for BlobDetector {
@@ -140,17 +137,21 @@ impl BlobDetector {
     pub fn new() -> Self {
         // Searched with every other detector's literals, one SIMD pass for
         // all (see `literals`). No magic overlaps another.
-        let literals = Client {
-            literals: MAGICS.iter().map(|(m, _)| m.to_vec()).collect(),
-            in_view: false,
-        };
-        let alone =
-            LiteralSet::new(std::slice::from_ref(&literals)).expect("ten literals always build");
-        BlobDetector { literals, alone }
+        let literals = OwnLiterals::new(MAGICS.iter().map(|(m, _)| m.to_vec()).collect())
+            .expect("ten literals always build");
+        BlobDetector { literals }
+    }
+}
+
+impl AnchoredDetector for BlobDetector {
+    fn longest_match(&self) -> usize {
+        MAX_BLOB
     }
 
-    /// [`ChunkDetector::scan`], given every place in `buf` where a magic
-    /// starts.
+    fn literals(&self) -> &OwnLiterals {
+        &self.literals
+    }
+
     fn scan_hits(
         &self,
         buf: &[u8],
@@ -188,36 +189,6 @@ impl BlobDetector {
                 out.push(found.into_match(offset));
             }
         }
-    }
-}
-
-impl ChunkDetector for BlobDetector {
-    fn max_len(&self) -> usize {
-        MAX_BLOB
-    }
-
-    fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
-        let hits = self.alone.search_all(buf);
-        self.scan_hits(buf, ClientHits::new(&self.alone, &hits, 0), base, own, out);
-    }
-
-    fn text_needs(&self) -> TextNeeds {
-        TextNeeds {
-            literals: self.literals.clone(),
-            token: None,
-        }
-    }
-
-    fn scan_view(
-        &self,
-        view: &TextView<'_>,
-        hits: Hits<'_>,
-        base: u64,
-        own: Range<u64>,
-        _phase: u64,
-        out: &mut Vec<KeyMatch>,
-    ) {
-        self.scan_hits(view.buf, hits.chunk, base, own, out);
     }
 }
 
@@ -536,6 +507,7 @@ fn rsa_full(
 mod tests {
     use super::*;
     use crate::detect::aes::tests::{random_bytes, throughput};
+    use crate::detect::ChunkDetector;
     use crate::fingerprint::Fingerprinter;
     use openssl::bn::{BigNumContext, BigNumRef};
     use openssl::ec::{EcGroup, EcKey, PointConversionForm};

@@ -65,9 +65,8 @@ use der::{Decode, Reader, SliceReader};
 use num_bigint::BigUint;
 use zeroize::Zeroizing;
 
-use super::literals::{Client, ClientHits, LiteralSet};
-use super::view::{Hits, TextView};
-use super::{ChunkDetector, Encoding, KeyMatch, TextNeeds};
+use super::literals::{ClientHits, OwnLiterals};
+use super::{AnchoredDetector, Encoding, KeyMatch};
 use crate::keys::{Curve, KeyMaterial, RsaKey};
 use crate::rules::Confidence;
 
@@ -225,9 +224,7 @@ fn anchors() -> Vec<(Vec<u8>, Anchor)> {
 
 /// Finds DER private keys, in binary and as base64 or hex text.
 pub struct DerDetector {
-    literals: Client,
-    /// The literals alone, for a scan without the run's other detectors.
-    alone: LiteralSet,
+    literals: OwnLiterals,
     anchors: Vec<Anchor>,
 }
 
@@ -242,21 +239,29 @@ impl DerDetector {
         let (literals, anchors): (Vec<Vec<u8>>, Vec<Anchor>) = anchors().into_iter().unzip();
         // Searched in the chunk's bytes only: base64 and hex in UTF-16 are
         // out of scope (see above).
-        let literals = Client {
-            literals,
-            in_view: false,
-        };
-        let alone = LiteralSet::new(std::slice::from_ref(&literals))
-            .expect("fixed anchor literals always build");
-        DerDetector {
-            literals,
-            alone,
-            anchors,
-        }
+        let literals = OwnLiterals::new(literals).expect("fixed anchor literals always build");
+        DerDetector { literals, anchors }
+    }
+}
+
+/// One place where a structure may start, after the cheap checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Candidate {
+    start: usize,
+    text: Text,
+    kind: Kind,
+    der_len: usize,
+}
+
+impl AnchoredDetector for DerDetector {
+    fn longest_match(&self) -> usize {
+        MAX_SPAN
     }
 
-    /// [`ChunkDetector::scan`], given every place in `buf` where one of
-    /// this detector's literals starts.
+    fn literals(&self) -> &OwnLiterals {
+        &self.literals
+    }
+
     fn scan_hits(
         &self,
         buf: &[u8],
@@ -307,45 +312,6 @@ impl DerDetector {
                 out.push(verdict.into_match(base + span.start as u64, span.len(), c.text));
             }
         }
-    }
-}
-
-/// One place where a structure may start, after the cheap checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Candidate {
-    start: usize,
-    text: Text,
-    kind: Kind,
-    der_len: usize,
-}
-
-impl ChunkDetector for DerDetector {
-    fn max_len(&self) -> usize {
-        MAX_SPAN
-    }
-
-    fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
-        let hits = self.alone.search_all(buf);
-        self.scan_hits(buf, ClientHits::new(&self.alone, &hits, 0), base, own, out);
-    }
-
-    fn text_needs(&self) -> TextNeeds {
-        TextNeeds {
-            literals: self.literals.clone(),
-            token: None,
-        }
-    }
-
-    fn scan_view(
-        &self,
-        view: &TextView<'_>,
-        hits: Hits<'_>,
-        base: u64,
-        own: Range<u64>,
-        _phase: u64,
-        out: &mut Vec<KeyMatch>,
-    ) {
-        self.scan_hits(view.buf, hits.chunk, base, own, out);
     }
 }
 

@@ -44,6 +44,33 @@ pub struct Client {
     pub in_view: bool,
 }
 
+/// A detector's literals as it declares them to the run, and a set of them
+/// alone, for when it scans without the run's other detectors (tests,
+/// benches).
+#[derive(Debug, Clone)]
+pub struct OwnLiterals {
+    pub client: Client,
+    alone: LiteralSet,
+}
+
+impl OwnLiterals {
+    /// Literals searched in the chunk's bytes only, in priority order.
+    pub fn new(literals: Vec<Vec<u8>>) -> Result<OwnLiterals> {
+        let client = Client {
+            literals,
+            in_view: false,
+        };
+        let alone = LiteralSet::new(std::slice::from_ref(&client))?;
+        Ok(OwnLiterals { client, alone })
+    }
+
+    /// Calls `scan` with the hits of these literals in the whole of `buf`.
+    pub fn scan_alone<R>(&self, buf: &[u8], scan: impl FnOnce(ClientHits<'_>) -> R) -> R {
+        let hits = self.alone.search_all(buf);
+        scan(ClientHits::new(&self.alone, &hits, 0))
+    }
+}
+
 /// One position where a needle starts: the longest needle there. Eight
 /// bytes: a hostile chunk can hold a hit every few bytes (a third of a
 /// 4 MiB chunk is 11 MiB of hits), and buffers are at most a chunk long.

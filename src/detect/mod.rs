@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::keys::KeyMaterial;
 use crate::layout::Layout;
 use crate::rules::Confidence;
-use literals::Client;
+use literals::{Client, ClientHits, OwnLiterals};
 use view::{ByteClass, Hits, TextView};
 
 /// How the secret's characters are stored in the file.
@@ -144,6 +144,55 @@ pub trait ChunkDetector: Send + Sync {
     ) {
         let _ = hits;
         self.scan_phased(view.buf, base, own, phase, out)
+    }
+}
+
+/// A chunk detector that reads the bytes around the places where its
+/// literals start (DER, key blobs, OpenSSH). In a run the one literal
+/// search finds those places; alone, its own literals do.
+pub trait AnchoredDetector: Send + Sync {
+    /// [`ChunkDetector::max_len`].
+    fn longest_match(&self) -> usize;
+    fn literals(&self) -> &OwnLiterals;
+    /// As [`ChunkDetector::scan`], given every place in `buf` where one of
+    /// [`literals`](Self::literals) starts.
+    fn scan_hits(
+        &self,
+        buf: &[u8],
+        hits: ClientHits<'_>,
+        base: u64,
+        own: Range<u64>,
+        out: &mut Vec<KeyMatch>,
+    );
+}
+
+impl<T: AnchoredDetector> ChunkDetector for T {
+    fn max_len(&self) -> usize {
+        self.longest_match()
+    }
+
+    fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
+        self.literals()
+            .scan_alone(buf, |hits| self.scan_hits(buf, hits, base, own, out));
+    }
+
+    fn text_needs(&self) -> TextNeeds {
+        TextNeeds {
+            literals: self.literals().client.clone(),
+            token: None,
+        }
+    }
+
+    fn scan_view(
+        &self,
+        view: &TextView<'_>,
+        hits: Hits<'_>,
+        base: u64,
+        own: Range<u64>,
+        _phase: u64,
+        out: &mut Vec<KeyMatch>,
+    ) {
+        self.scan_hits(view.buf, hits.chunk, base, own, out);
     }
 }
 

@@ -39,9 +39,8 @@ use ssh_key::Mpint;
 use zeroize::Zeroizing;
 
 use super::der::{Base64Chars, B64};
-use super::literals::{Client, ClientHits, LiteralSet};
-use super::view::{Hits, TextView};
-use super::{ChunkDetector, Encoding, KeyMatch, TextNeeds};
+use super::literals::{ClientHits, OwnLiterals};
+use super::{AnchoredDetector, Encoding, KeyMatch};
 use crate::keys::{Curve, KeyMaterial, RsaKey};
 use crate::rules::Confidence;
 
@@ -59,9 +58,7 @@ const MAGIC_BASE64: &[u8] = b"b3BlbnNzaC1rZXktdjE";
 
 /// Finds OpenSSH private keys in binary and base64.
 pub struct OpenSshDetector {
-    literals: Client,
-    /// The literals alone, for a scan without the run's other detectors.
-    alone: LiteralSet,
+    literals: OwnLiterals,
 }
 
 impl Default for OpenSshDetector {
@@ -75,49 +72,24 @@ impl OpenSshDetector {
         // The magic's final NUL is left to `container` to check: the
         // printable part anchors as well, and a literal with a NUL in it
         // invites a searcher to stop on every zero byte of a dump.
-        let literals = Client {
-            literals: vec![MAGIC[..MAGIC.len() - 1].to_vec(), MAGIC_BASE64.to_vec()],
-            in_view: false,
-        };
-        let alone =
-            LiteralSet::new(std::slice::from_ref(&literals)).expect("fixed literals always build");
-        OpenSshDetector { literals, alone }
+        let literals = OwnLiterals::new(vec![
+            MAGIC[..MAGIC.len() - 1].to_vec(),
+            MAGIC_BASE64.to_vec(),
+        ])
+        .expect("fixed literals always build");
+        OpenSshDetector { literals }
     }
 }
 
-impl ChunkDetector for OpenSshDetector {
-    fn max_len(&self) -> usize {
+impl AnchoredDetector for OpenSshDetector {
+    fn longest_match(&self) -> usize {
         MAX_SPAN
     }
 
-    fn scan(&self, buf: &[u8], base: u64, own: Range<u64>, out: &mut Vec<KeyMatch>) {
-        let hits = self.alone.search_all(buf);
-        self.scan_hits(buf, ClientHits::new(&self.alone, &hits, 0), base, own, out);
+    fn literals(&self) -> &OwnLiterals {
+        &self.literals
     }
 
-    fn text_needs(&self) -> TextNeeds {
-        TextNeeds {
-            literals: self.literals.clone(),
-            token: None,
-        }
-    }
-
-    fn scan_view(
-        &self,
-        view: &TextView<'_>,
-        hits: Hits<'_>,
-        base: u64,
-        own: Range<u64>,
-        _phase: u64,
-        out: &mut Vec<KeyMatch>,
-    ) {
-        self.scan_hits(view.buf, hits.chunk, base, own, out);
-    }
-}
-
-impl OpenSshDetector {
-    /// [`ChunkDetector::scan`], given every place in `buf` where one of the
-    /// magics starts.
     fn scan_hits(
         &self,
         buf: &[u8],
