@@ -2,10 +2,11 @@
 //!
 //! The text rules, the entropy detector's keywords, the DER detector's
 //! anchors and the key-blob and OpenSSH magics are all literals. Each
-//! packed (Teddy) searcher costs one pass over the chunk whatever its
-//! pattern count up to 64, so five detectors searching alone made seven
-//! passes where the union of their 185 literals needs three (measured on
-//! the benchmark dump, one thread: 1.23 s of searching against 0.83 s).
+//! packed (Teddy) searcher costs one pass over the chunk, so five
+//! detectors searching alone made seven passes where the union of their
+//! 185 literals needs three (measured on the benchmark dump, one thread:
+//! 1.23 s of searching against 0.83 s), and two when like literals share
+//! Teddy's buckets (see [`super::packing`]).
 //!
 //! The union is searched once per chunk (and once per chunk's UTF-16LE
 //! text view) for every position where some literal starts, and each
@@ -27,12 +28,6 @@ use std::ops::Range;
 
 use aho_corasick::{packed, AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use anyhow::{Context, Result};
-
-/// Patterns per packed searcher: Teddy's heuristics refuse more than 64.
-/// Measured on the benchmark dump: groups of 64 ran 1.7x faster than one
-/// DFA over all the literals; smaller groups cost more passes (32, 53 and
-/// 91 were each slower).
-const GROUP: usize = 64;
 
 /// The literals one detector searches, in its priority order (the first
 /// listed wins where two match at one position).
@@ -82,8 +77,8 @@ pub struct Hit {
 
 #[derive(Debug, Clone)]
 enum Searchers {
-    /// Searchers and the needle index of each one's first pattern.
-    Packed(Vec<(packed::Searcher, u32)>),
+    /// Searchers and the needle of each of their patterns.
+    Packed(Vec<(packed::Searcher, Vec<u32>)>),
     /// Without SSSE3 or AVX2 no packed searcher builds.
     Dfa(AhoCorasick),
 }
@@ -140,12 +135,15 @@ impl LiteralSet {
     }
 
     fn searchers(needles: &[Vec<u8>]) -> Result<Searchers> {
-        let mut packed = Vec::new();
-        for (g, group) in needles.chunks(GROUP).enumerate() {
+        let mut searchers = Vec::new();
+        for pack in super::packing::pack(needles) {
             let mut config = packed::Config::new();
-            config.match_kind(packed::MatchKind::LeftmostFirst);
-            match config.builder().extend(group).build() {
-                Some(s) => packed.push((s, (g * GROUP) as u32)),
+            config
+                .match_kind(packed::MatchKind::LeftmostFirst)
+                .heuristic_pattern_limits(!pack.over_limit);
+            let patterns = pack.order.iter().map(|&i| &needles[i as usize]);
+            match config.builder().extend(patterns).build() {
+                Some(s) => searchers.push((s, pack.order)),
                 None => {
                     let dfa = AhoCorasickBuilder::new()
                         .match_kind(MatchKind::LeftmostFirst)
@@ -156,7 +154,7 @@ impl LiteralSet {
                 }
             }
         }
-        Ok(Searchers::Packed(packed))
+        Ok(Searchers::Packed(searchers))
     }
 
     /// Appends to `out`, in order, every position of `spans` (each searched
@@ -168,7 +166,7 @@ impl LiteralSet {
         let mut groups = 0;
         match &self.searchers {
             Searchers::Packed(searchers) => {
-                for (searcher, base) in searchers {
+                for (searcher, needle_of) in searchers {
                     groups += 1;
                     for span in spans {
                         let mut at = span.start;
@@ -180,7 +178,7 @@ impl LiteralSet {
                             };
                             out.push(Hit {
                                 start: m.start() as u32,
-                                needle: base + m.pattern().as_u32(),
+                                needle: needle_of[m.pattern().as_usize()],
                             });
                             at = m.start() + 1;
                         }
@@ -388,6 +386,77 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// With enough literals to be packed into clustered searchers, every
+    /// position where a literal starts is found, with the first-listed
+    /// literal there, as a naive search of each position finds it.
+    #[test]
+    fn clustered_searchers_find_every_position_where_a_literal_starts() {
+        // A small alphabet makes literals that are prefixes of each other
+        // and a haystack where they overlap.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let alphabet = b"ab_-Q~09AKIAghp:/=.";
+        let mut literals: Vec<Vec<u8>> = (0..260)
+            .map(|_| {
+                let len = 3 + next(10) as usize;
+                (0..len)
+                    .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                    .collect()
+            })
+            .collect();
+        // Prefixes of other literals, and a literal of two bytes.
+        for i in 0..40 {
+            let l = literals[i].clone();
+            literals.push(l[..3.max(l.len() / 2)].to_vec());
+        }
+        literals.push(b"Q~".to_vec());
+        let clients = [Client {
+            literals: literals.clone(),
+            in_view: false,
+        }];
+        let set = LiteralSet::new(&clients).unwrap();
+        if let Searchers::Packed(searchers) = &set.searchers {
+            if super::super::packing::pack(&{
+                let mut n = literals.clone();
+                n.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+                n.dedup();
+                n
+            })
+            .iter()
+            .all(|p| !p.over_limit)
+            {
+                assert!(!std::is_x86_feature_detected!("avx2"), "not clustered");
+            }
+            assert!(searchers.len() >= 2);
+        }
+        let mut hay = Vec::new();
+        while hay.len() < 200_000 {
+            if next(3) == 0 {
+                hay.extend_from_slice(&literals[next(literals.len() as u64) as usize]);
+            } else {
+                hay.push(alphabet[next(alphabet.len() as u64) as usize]);
+            }
+        }
+        let hits = set.search_all(&hay);
+        let found: Vec<(usize, usize)> = ClientHits::new(&set, &hits, 0)
+            .iter()
+            .map(|(s, e, _)| (s, e))
+            .collect();
+        let naive: Vec<(usize, usize)> = (0..hay.len())
+            .filter_map(|p| {
+                let first = literals.iter().find(|l| hay[p..].starts_with(l))?;
+                Some((p, p + first.len()))
+            })
+            .collect();
+        assert!(naive.len() > 10_000, "{} positions", naive.len());
+        assert_eq!(found, naive);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod der;
 pub mod entropy;
 pub mod literals;
 pub mod openssh;
+mod packing;
 pub mod text;
 pub mod view;
 
