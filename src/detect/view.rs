@@ -217,10 +217,8 @@ thread_local! {
     static SPARE: std::cell::RefCell<Spare> = std::cell::RefCell::new(Spare::default());
 }
 
-/// `v` holding `n` words (their values are overwritten by the caller).
-fn sized(mut v: Vec<u64>, n: usize) -> Vec<u64> {
+fn emptied(mut v: Vec<u64>) -> Vec<u64> {
     v.clear();
-    v.resize(n, 0);
     v
 }
 
@@ -250,22 +248,30 @@ impl Drop for TextView<'_> {
 
 impl<'a> TextView<'a> {
     pub fn build(buf: &'a [u8], spec: &'a ViewSpec) -> TextView<'a> {
-        let words = buf.len().div_ceil(64);
         let spare = SPARE
             .try_with(|s| std::mem::take(&mut *s.borrow_mut()))
             .unwrap_or_default();
         let [token, zero, anchor, token_even, token_odd, anchor_even, anchor_odd] = spare.masks;
-        let mut anchor = sized(anchor, words);
-        let mut token = sized(token, if spec.token.is_some() { words } else { 0 });
-        let mut zero = sized(zero, words);
-        classify(
-            buf,
-            &spec.anchor,
-            spec.token.as_ref(),
-            &mut anchor,
-            &mut token,
-            &mut zero,
-        );
+        let [mut anchor, mut token, mut zero] = [emptied(anchor), emptied(token), emptied(zero)];
+        let mut anchor_cover = [emptied(anchor_even), emptied(anchor_odd)];
+        let mut token_cover = [emptied(token_even), emptied(token_odd)];
+        {
+            let [anchor_even, anchor_odd] = &mut anchor_cover;
+            let [token_even, token_odd] = &mut token_cover;
+            classify(
+                buf,
+                &spec.anchor,
+                spec.token.as_ref(),
+                &mut Masks {
+                    anchor: &mut anchor,
+                    token: &mut token,
+                    zero: &mut zero,
+                    anchor_cover: [anchor_even, anchor_odd],
+                    token_cover: [token_even, token_odd],
+                    tokens: spec.token.is_some(),
+                },
+            );
+        }
         let sep = spec.anchor.outsider();
         let mut text = spare.text;
         text.clear();
@@ -273,14 +279,6 @@ impl<'a> TextView<'a> {
         pieces.clear();
         let nonzero = nonzero_spans(&zero, buf.len(), spare.nonzero);
         let min = spec.anchor_min.max(1);
-        let anchor_cover = [
-            unit_cover(&anchor, &zero, EVEN, anchor_even),
-            unit_cover(&anchor, &zero, !EVEN, anchor_odd),
-        ];
-        let token_cover = [
-            unit_cover(&token, &zero, EVEN, token_even),
-            unit_cover(&token, &zero, !EVEN, token_odd),
-        ];
         for cover in &anchor_cover {
             for_each_run(cover, 2 * min, |s, e| {
                 pieces.push(Piece {
@@ -411,23 +409,58 @@ fn nonzero_spans(zero: &[u64], len: usize, mut out: Vec<Range<usize>>) -> Vec<Ra
     out
 }
 
-/// The bytes of UTF-16LE units of `class` at one alignment (`parity`:
-/// the bits of even or of odd positions), both bytes of each unit set: a
-/// unit is a `class` byte followed by a zero byte. Empty when `class` is
-/// (no token class). Written out once per chunk, so that finding runs in
-/// it is a test of one word against zero where a unit-free word (most of
-/// binary data) is.
-fn unit_cover(class: &[u64], zero: &[u64], parity: u64, mut out: Vec<u64>) -> Vec<u64> {
-    out.clear();
-    let mut prev = 0u64;
-    out.extend((0..class.len()).map(|w| {
-        let next_zero = zero.get(w + 1).copied().unwrap_or(0);
-        let starts = class[w] & ((zero[w] >> 1) | (next_zero << 63)) & parity;
-        let cover = starts | (starts << 1) | (prev >> 63);
-        prev = starts;
-        cover
-    }));
-    out
+/// A chunk's per-word bit masks, appended by [`classify`] in one pass to
+/// empty vectors (pushing spares zeroing them first: a tenth of the
+/// masks' cost).
+struct Masks<'m> {
+    anchor: &'m mut Vec<u64>,
+    /// Left empty without a token class.
+    token: &'m mut Vec<u64>,
+    zero: &'m mut Vec<u64>,
+    /// The bytes of UTF-16LE units of anchor bytes (an anchor byte, then a
+    /// zero byte), at even then odd positions, both bytes of each unit
+    /// set. Written out once per chunk, so that finding runs in them is a
+    /// test of one word against zero where a unit-free word (most of
+    /// binary data) is.
+    anchor_cover: [&'m mut Vec<u64>; 2],
+    /// The same for token bytes (left empty without a token class).
+    token_cover: [&'m mut Vec<u64>; 2],
+    tokens: bool,
+}
+
+/// Each cover's unit starts in the previous word: a unit starting at bit
+/// 63 covers bit 0 of the next word.
+#[derive(Default)]
+struct CoverCarry([u64; 4]);
+
+impl Masks<'_> {
+    /// Appends the next word's masks and its covers; `next_zero` is 1
+    /// when the byte after the word is zero (0 at the end of the chunk).
+    #[inline(always)]
+    fn push(&mut self, anchor: u64, token: u64, zero: u64, next_zero: u64, carry: &mut CoverCarry) {
+        let unit_end = (zero >> 1) | (next_zero << 63);
+        let mut cover = |class: u64, parity: u64, k: usize| {
+            let starts = class & unit_end & parity;
+            let cover = starts | (starts << 1) | (carry.0[k] >> 63);
+            carry.0[k] = starts;
+            cover
+        };
+        self.anchor.push(anchor);
+        self.zero.push(zero);
+        self.anchor_cover[0].push(cover(anchor, EVEN, 0));
+        self.anchor_cover[1].push(cover(anchor, !EVEN, 1));
+        if self.tokens {
+            self.token.push(token);
+            self.token_cover[0].push(cover(token, EVEN, 2));
+            self.token_cover[1].push(cover(token, !EVEN, 3));
+        }
+    }
+}
+
+/// 1 when `buf[at]` is a zero byte, 0 when it is not or is past the end.
+#[inline(always)]
+fn zero_at(buf: &[u8], at: usize) -> u64 {
+    buf.get(at).map_or(0, |&b| u64::from(b == 0))
 }
 
 /// The shifts that turn a window of bits into the starts of runs of at
@@ -542,29 +575,39 @@ fn for_each_run(bits: &[u64], min: usize, mut found: impl FnMut(usize, usize)) {
     }
 }
 
-/// Fills the per-word masks of `buf`: anchor-class bytes, token-class
-/// bytes (when `token` is given; `token_out` may then be empty otherwise)
-/// and zero bytes. Bits past the end of `buf` stay clear.
-fn classify(
-    buf: &[u8],
-    anchor: &ByteClass,
-    token: Option<&ByteClass>,
-    anchor_out: &mut [u64],
-    token_out: &mut [u64],
-    zero_out: &mut [u64],
-) {
+/// Appends the per-word masks of `buf` (see [`Masks`]): anchor-class
+/// bytes, token-class bytes (when `token` is given), zero bytes and the
+/// UTF-16LE unit covers. Bits past the end of `buf` are clear.
+fn classify(buf: &[u8], anchor: &ByteClass, token: Option<&ByteClass>, masks: &mut Masks<'_>) {
     let full = buf.len() / 64;
+    let words = buf.len().div_ceil(64);
+    debug_assert!(masks.anchor.is_empty() && masks.tokens == token.is_some());
+    for v in [&mut *masks.anchor, &mut *masks.zero]
+        .into_iter()
+        .chain(masks.anchor_cover.iter_mut().map(|v| &mut **v))
+    {
+        v.reserve(words);
+    }
+    if masks.tokens {
+        for v in [&mut *masks.token]
+            .into_iter()
+            .chain(masks.token_cover.iter_mut().map(|v| &mut **v))
+        {
+            v.reserve(words);
+        }
+    }
+    let mut carry = CoverCarry::default();
     #[cfg(target_arch = "x86_64")]
     let done = if has_avx2() {
         // SAFETY: calling a target-feature function; the CPU reports AVX2.
-        unsafe { classify_avx2(buf, full, anchor, token, anchor_out, token_out, zero_out) };
+        unsafe { classify_avx2(buf, full, anchor, token, masks, &mut carry) };
         full
     } else {
         0
     };
     #[cfg(not(target_arch = "x86_64"))]
     let done = 0;
-    for w in done..buf.len().div_ceil(64) {
+    for w in done..words {
         let block = &buf[w * 64..((w + 1) * 64).min(buf.len())];
         let (mut a, mut t, mut z) = (0u64, 0u64, 0u64);
         for (i, &b) in block.iter().enumerate() {
@@ -574,11 +617,7 @@ fn classify(
             }
             z |= u64::from(b == 0) << i;
         }
-        anchor_out[w] = a;
-        if token.is_some() {
-            token_out[w] = t;
-        }
-        zero_out[w] = z;
+        masks.push(a, t, z, zero_at(buf, w * 64 + 64), &mut carry);
     }
 }
 
@@ -613,9 +652,8 @@ fn classify_avx2(
     full: usize,
     anchor: &ByteClass,
     token: Option<&ByteClass>,
-    anchor_out: &mut [u64],
-    token_out: &mut [u64],
-    zero_out: &mut [u64],
+    masks: &mut Masks<'_>,
+    carry: &mut CoverCarry,
 ) {
     use std::arch::x86_64::*;
     // The shuffle looks up within each 128-bit lane: both lanes hold the
@@ -638,14 +676,16 @@ fn classify_avx2(
             )
         };
         let pair = |a: u32, b: u32| u64::from(a) | (u64::from(b) << 32);
-        anchor_out[w] = pair(members(v0, a_lo, a_hi), members(v1, a_lo, a_hi));
-        if let Some((t_lo, t_hi)) = token_tables {
-            token_out[w] = pair(members(v0, t_lo, t_hi), members(v1, t_lo, t_hi));
-        }
-        zero_out[w] = pair(
+        let a = pair(members(v0, a_lo, a_hi), members(v1, a_lo, a_hi));
+        let t = match token_tables {
+            Some((t_lo, t_hi)) => pair(members(v0, t_lo, t_hi), members(v1, t_lo, t_hi)),
+            None => 0,
+        };
+        let z = pair(
             _mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, zero)) as u32,
             _mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, zero)) as u32,
         );
+        masks.push(a, t, z, zero_at(buf, 64 * w + 64), carry);
     }
 }
 
@@ -728,24 +768,72 @@ mod tests {
         out
     }
 
+    /// `classify`'s masks of `buf`: anchor, token, zero, anchor covers
+    /// and token covers.
+    #[allow(clippy::type_complexity)]
+    fn masks_of(
+        buf: &[u8],
+        class: &ByteClass,
+        token: Option<&ByteClass>,
+    ) -> (Vec<u64>, Vec<u64>, Vec<u64>, [Vec<u64>; 2], [Vec<u64>; 2]) {
+        let (mut a, mut t, mut z) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ae, mut ao, mut te, mut to) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        classify(
+            buf,
+            class,
+            token,
+            &mut Masks {
+                anchor: &mut a,
+                token: &mut t,
+                zero: &mut z,
+                anchor_cover: [&mut ae, &mut ao],
+                token_cover: [&mut te, &mut to],
+                tokens: token.is_some(),
+            },
+        );
+        (a, t, z, [ae, ao], [te, to])
+    }
+
+    /// The vector pass (where the CPU has AVX2) and the scalar tail give
+    /// every byte its classes, and every byte of a UTF-16LE unit of a
+    /// class its cover bit, across word boundaries and at the end.
     #[test]
     fn vector_and_scalar_classification_agree() {
         let class = ByteClass::of_literals([&b"ghp_"[..], b"://", b"\xc3\xa9t\xe9"]);
         let token = ByteClass::new(|b| b.is_ascii_alphanumeric());
-        for len in [0, 1, 63, 64, 65, 1000, 4099] {
-            let buf = mixed(len, len as u64);
+        for len in [0, 1, 2, 63, 64, 65, 127, 128, 1000, 4099] {
+            let mut buf = mixed(len, len as u64);
+            // A unit across the boundary of the first two words.
+            if len > 65 {
+                buf[63] = b'g';
+                buf[64] = 0;
+            }
             let words = len.div_ceil(64);
-            let (mut a, mut t, mut z) = (vec![0; words], vec![0; words], vec![0; words]);
-            classify(&buf, &class, Some(&token), &mut a, &mut t, &mut z);
+            let (a, t, z, a_cover, t_cover) = masks_of(&buf, &class, Some(&token));
+            let unit_at =
+                |c: &ByteClass, i: usize| c.contains(buf[i]) && buf.get(i + 1) == Some(&0);
             for (i, &b) in buf.iter().enumerate() {
                 let bit = |m: &[u64]| m[i / 64] >> (i % 64) & 1 == 1;
                 assert_eq!(bit(&a), class.contains(b), "anchor bit {i} of {len}");
                 assert_eq!(bit(&t), token.contains(b), "token bit {i} of {len}");
                 assert_eq!(bit(&z), b == 0, "zero bit {i} of {len}");
+                for odd in [0, 1] {
+                    for (c, cover) in [(&class, &a_cover), (&token, &t_cover)] {
+                        let covered = (i % 2 == odd && unit_at(c, i))
+                            || (i > 0 && (i - 1) % 2 == odd && unit_at(c, i - 1));
+                        assert_eq!(
+                            bit(&cover[odd]),
+                            covered,
+                            "cover bit {i} of {len}, odd {odd}"
+                        );
+                    }
+                }
             }
             // Nothing set past the end.
             if len % 64 != 0 {
-                assert_eq!(a[words - 1] >> (len % 64), 0);
+                for m in [&a, &t, &a_cover[0], &a_cover[1], &t_cover[0], &t_cover[1]] {
+                    assert_eq!(m[words - 1] >> (len % 64), 0);
+                }
             }
         }
     }
@@ -765,18 +853,15 @@ mod tests {
         for seed in 0..40u64 {
             let buf = mixed(3000 + seed as usize * 37, seed);
             let class = ByteClass::of_literals([&b"token=abc_XYZ-09"[..]]);
-            let words = buf.len().div_ceil(64);
-            let (mut a, mut z) = (vec![0; words], vec![0; words]);
-            classify(&buf, &class, None, &mut a, &mut [], &mut z);
+            let (a, _, _, covers, _) = masks_of(&buf, &class, None);
             for min in [1, 2, 3, 7, 32, 63, 64, 65, 100] {
                 let mut got = Vec::new();
                 for_each_run(&a, min, |s, e| got.push((s, e)));
                 let want = naive_runs(buf.len(), min, |i| class.contains(buf[i]));
                 assert_eq!(got, want, "seed {seed} min {min}");
                 for odd in [false, true] {
-                    let cover = unit_cover(&a, &z, if odd { !EVEN } else { EVEN }, Vec::new());
                     let mut got = Vec::new();
-                    for_each_run(&cover, 2 * min, |s, e| got.push((s, e)));
+                    for_each_run(&covers[usize::from(odd)], 2 * min, |s, e| got.push((s, e)));
                     assert_eq!(
                         got,
                         naive_units(&buf, &class, odd, min),
