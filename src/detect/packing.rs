@@ -95,7 +95,9 @@ fn plain(ids: &[u32]) -> Vec<Pack> {
         .collect()
 }
 
-fn fat_teddy() -> bool {
+/// Whether aho-corasick can run Fat Teddy here (it needs AVX2): the
+/// bucket layout is for its 16 buckets.
+pub(super) fn fat_teddy() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx2")
