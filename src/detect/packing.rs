@@ -23,9 +23,9 @@
 //! Measured on the 1.5 GiB benchmark dump and a 1.4 GB core of a Python
 //! process (the 185 built-in literals, one thread, best of 3): length order
 //! in three searchers of 64 took 0.94 and 0.74 s; two clustered searchers
-//! 0.52 and 0.44 s. Clustering with byte frequencies measured on either
-//! dump alone did no better on that dump and far worse on the other (two
-//! searchers: 0.51 s, and 1.49-2.03 s against 0.74 s).
+//! 0.52 and 0.44 s. Clustering by byte frequencies measured on the
+//! generated dump did no better there (0.64-0.75 s) and far worse on the
+//! core (1.49-2.03 s).
 //!
 //! At one position every matching literal shares the searcher's first
 //! (up to) four bytes, so they share low nibbles and a bucket, where they
