@@ -269,6 +269,8 @@ struct AddrMap {
     headers: Headers,
     /// What a pointer must pass before `headers` is searched.
     filter: AddressFilter,
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    avx2: bool,
 }
 
 /// Where the plausible headers are: few (real dumps) as a sorted list of
@@ -286,8 +288,14 @@ enum Headers {
 /// unpredictable steps each.
 struct AddressFilter {
     bits: Vec<u64>,
+    /// `32 - log2(bits)`: a slot is the top bits of a 32-bit product.
     shift: u32,
 }
+
+/// Fibonacci hashing's multiplier, 32 bits: AVX2 multiplies 32-bit lanes
+/// only, and the vector skip ([`AddrMap::skip_to_candidate`]) computes the
+/// same slots as [`AddressFilter::slot`].
+const FILTER_MUL: u32 = 0x9e37_79b9;
 
 impl AddressFilter {
     fn new(addresses: &[u64]) -> AddressFilter {
@@ -299,7 +307,7 @@ impl AddressFilter {
             .clamp(16, 23);
         let mut filter = AddressFilter {
             bits: vec![0; 1 << (log - 6)],
-            shift: 64 - log,
+            shift: 32 - log,
         };
         for &a in addresses {
             let i = filter.slot(a);
@@ -313,13 +321,15 @@ impl AddressFilter {
     fn pass_all() -> AddressFilter {
         AddressFilter {
             bits: vec![u64::MAX],
-            shift: 64 - 6,
+            shift: 32 - 6,
         }
     }
 
+    /// Below `bits.len() * 64` (the shift leaves `log2` bits), so a slot is
+    /// always inside the table.
     #[inline]
     fn slot(&self, address: u64) -> usize {
-        ((address >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+        (((address >> 3) as u32).wrapping_mul(FILTER_MUL) >> self.shift) as usize
     }
 
     #[inline]
@@ -457,6 +467,10 @@ impl AddrMap {
             span: hi - lo,
             headers: Headers::Addresses(Vec::new()),
             filter: AddressFilter::pass_all(),
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(not(target_arch = "x86_64"))]
+            avx2: false,
         })
     }
 
@@ -571,7 +585,6 @@ impl AddrMap {
         let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
         let (lo, span) = (self.lo, self.span);
         let in_map = |w: u64| w.wrapping_sub(lo) < span;
-        let maybe = |w: u64| self.may_be_header(w);
         let mut out = Vec::new();
         let mut run = Run::default();
         let mut hint = self.map[0];
@@ -589,18 +602,7 @@ impl AddrMap {
             // a time on one branch.
             if run.len == 0 && !skipping {
                 let from = i;
-                while i + 4 <= c.w1 {
-                    let b = &bytes[i * 8..i * 8 + 32];
-                    let w = |k: usize| u64::from_le_bytes(b[k * 8..k * 8 + 8].try_into().unwrap());
-                    // Two steps: the first is enough for most binary data
-                    // and costs no loads; the second tests heap pointers.
-                    if (in_map(w(0)) | in_map(w(1)) | in_map(w(2)) | in_map(w(3)))
-                        && (maybe(w(0)) | maybe(w(1)) | maybe(w(2)) | maybe(w(3)))
-                    {
-                        break;
-                    }
-                    i += 4;
-                }
+                i = self.skip_to_candidate(bytes, i, c.w1);
                 if i > from {
                     prev = word(i - 1);
                 }
@@ -638,6 +640,103 @@ impl AddrMap {
         }
         run.flush(&mut out);
         out
+    }
+
+    /// The first group of four words from word `i` (of `bytes`, words)
+    /// holding a word that may point at a header ([`may_be_header`]), or
+    /// the first group that does not fit before word `end`. Most words
+    /// cannot (few are pointers into the dump, and in heaps, which are
+    /// mostly pointers, few of those lead to a header), so groups are
+    /// skipped on one branch each.
+    ///
+    /// [`may_be_header`]: Self::may_be_header
+    #[inline]
+    fn skip_to_candidate(&self, bytes: &[u8], i: usize, end: usize) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: `avx2` is set only when the CPU reports AVX2.
+            return unsafe { self.skip_to_candidate_avx2(bytes, i, end) };
+        }
+        self.skip_to_candidate_scalar(bytes, i, end)
+    }
+
+    fn skip_to_candidate_scalar(&self, bytes: &[u8], mut i: usize, end: usize) -> usize {
+        let in_map = |w: u64| w.wrapping_sub(self.lo) < self.span;
+        let maybe = |w: u64| self.may_be_header(w);
+        while i + 4 <= end {
+            let b = &bytes[i * 8..i * 8 + 32];
+            let w = |k: usize| u64::from_le_bytes(b[k * 8..k * 8 + 8].try_into().unwrap());
+            // Two steps: the first is enough for most binary data and
+            // costs no loads; the second tests heap pointers.
+            if (in_map(w(0)) | in_map(w(1)) | in_map(w(2)) | in_map(w(3)))
+                && (maybe(w(0)) | maybe(w(1)) | maybe(w(2)) | maybe(w(3)))
+            {
+                break;
+            }
+            i += 4;
+        }
+        i
+    }
+
+    /// [`skip_to_candidate`](Self::skip_to_candidate) four words to a
+    /// vector: the range and alignment tests, then the filter's slots and
+    /// one gather of their table words for the lanes that passed. Measured
+    /// on a core of a Python process (heaps of pointers into the dump, 26
+    /// headers): the scalar loop ran the pointer pass at 4 GB/s a thread.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn skip_to_candidate_avx2(&self, bytes: &[u8], mut i: usize, end: usize) -> usize {
+        use std::arch::x86_64::*;
+        let end = end.min(bytes.len() / 8);
+        let sign = _mm256_set1_epi64x(i64::MIN);
+        let lo = _mm256_set1_epi64x(self.lo as i64);
+        // Unsigned `w - lo < span` as a signed compare of both sides
+        // with the sign bit flipped.
+        let span = _mm256_xor_si256(_mm256_set1_epi64x(self.span as i64), sign);
+        let seven = _mm256_set1_epi64x(7);
+        let low32 = _mm256_set1_epi64x(0xffff_ffff);
+        let mul = _mm256_set1_epi64x(i64::from(FILTER_MUL));
+        let shift = _mm256_set1_epi64x(i64::from(self.filter.shift));
+        let sixty_three = _mm256_set1_epi64x(63);
+        let one = _mm256_set1_epi64x(1);
+        let zero = _mm256_setzero_si256();
+        let table = self.filter.bits.as_ptr().cast::<i64>();
+        while i + 4 <= end {
+            // SAFETY: words i..i+4 lie inside `bytes` (end <= bytes.len() / 8).
+            let w = unsafe { _mm256_loadu_si256(bytes.as_ptr().add(i * 8).cast()) };
+            let in_map = _mm256_cmpgt_epi64(span, _mm256_xor_si256(_mm256_sub_epi64(w, lo), sign));
+            let aligned = _mm256_cmpeq_epi64(_mm256_and_si256(w, seven), zero);
+            let candidate = _mm256_and_si256(in_map, aligned);
+            if _mm256_movemask_pd(_mm256_castsi256_pd(candidate)) != 0 {
+                // The low 32 bits of (w >> 3) * FILTER_MUL, shifted down:
+                // AddressFilter::slot.
+                let product = _mm256_mul_epu32(_mm256_srli_epi64::<3>(w), mul);
+                let slot = _mm256_srlv_epi64(_mm256_and_si256(product, low32), shift);
+                // SAFETY: every slot is below bits.len() * 64 (see
+                // `AddressFilter::slot`), so every gathered word is in the
+                // table; lanes that failed above are not read.
+                let words = unsafe {
+                    _mm256_mask_i64gather_epi64::<8>(
+                        zero,
+                        table,
+                        _mm256_srli_epi64::<6>(slot),
+                        candidate,
+                    )
+                };
+                let bit = _mm256_and_si256(
+                    _mm256_srlv_epi64(words, _mm256_and_si256(slot, sixty_three)),
+                    one,
+                );
+                if _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(bit, one))) != 0 {
+                    break;
+                }
+            }
+            i += 4;
+        }
+        i
     }
 
     /// The headers: every 8-aligned address of `map` where 24 bytes look
@@ -1038,6 +1137,69 @@ mod tests {
         assert!(!Headers::Addresses(vec![0x7f00_0000_1000]).is_empty());
         assert!(Headers::Bits(vec![0; 4]).is_empty());
         assert!(!Headers::Bits(vec![0, 0, 0, 1 << 63]).is_empty());
+    }
+
+    /// The vector skip stops at the same group as the scalar loop, for
+    /// words of every kind: headers, other pointers into the map (aligned
+    /// and not), pointers outside it, random words and zeros; with a list
+    /// of headers and with the pass-all filter of the bitmap form.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn vector_skip_stops_where_the_scalar_loop_does() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let base = 0x7f3a_0000_0000u64;
+        let headers: Vec<u64> = (0..40u64).map(|k| base + 0x40 + k * 0x1238).collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut words = Vec::new();
+        for _ in 0..200_000 {
+            let r = next();
+            words.push(match r % 100 {
+                0 => headers[(r >> 8) as usize % headers.len()],
+                1..=40 => base + (r >> 20) % (1 << 24) * 8,
+                41..=50 => base + (r >> 20) % (1 << 24) * 8 + 4,
+                51..=60 => (r >> 8) | 0x1_0000_0000_0000,
+                61..=80 => 0,
+                _ => next(),
+            });
+        }
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        for (headers_form, filter) in [
+            (
+                Headers::Addresses(headers.clone()),
+                AddressFilter::new(&headers),
+            ),
+            (Headers::Bits(vec![1]), AddressFilter::pass_all()),
+        ] {
+            let map = AddrMap {
+                scan: Vec::new(),
+                map: Vec::new(),
+                lo: base,
+                span: 1 << 28,
+                headers: headers_form,
+                filter,
+                avx2: true,
+            };
+            let mut stops = 0;
+            let mut i = 0;
+            while i < words.len() {
+                let end = (i + 1 + (next() % 5000) as usize).min(words.len());
+                // SAFETY: the CPU reports AVX2 (checked above).
+                let got = unsafe { map.skip_to_candidate_avx2(&bytes, i, end) };
+                let want = map.skip_to_candidate_scalar(&bytes, i, end);
+                assert_eq!(got, want, "from word {i} to {end}");
+                stops += usize::from(want + 4 <= end);
+                i = want + 1;
+            }
+            assert!(stops > 100, "{stops} stops: the test must reach candidates");
+        }
     }
 
     /// The filter never turns away a header (that would hide a key), and
