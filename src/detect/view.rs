@@ -395,15 +395,23 @@ const EVEN: u64 = 0x5555_5555_5555_5555;
 /// (`zero`: its zero mask; the last block may be short), in `out`.
 fn nonzero_spans(zero: &[u64], len: usize, mut out: Vec<Range<usize>>) -> Vec<Range<usize>> {
     out.clear();
-    for (w, &z) in zero.iter().enumerate() {
-        let (start, end) = (w * 64, (w * 64 + 64).min(len));
-        // Bits past the chunk's end are clear: count them as zeros.
-        if z | !(u64::MAX >> (64 - (end - start))) == u64::MAX {
-            continue;
+    let mut add = |start: usize, end: usize| match out.last_mut() {
+        Some(last) if last.end == start => last.end = end,
+        _ => out.push(start..end),
+    };
+    // Whole words first, on one compare each (per word, the short last
+    // word's masking was most of this loop).
+    let full = len / 64;
+    for (w, &z) in zero[..full.min(zero.len())].iter().enumerate() {
+        if z != u64::MAX {
+            add(w * 64, w * 64 + 64);
         }
-        match out.last_mut() {
-            Some(last) if last.end == start => last.end = end,
-            _ => out.push(start..end),
+    }
+    if let Some(&z) = zero.get(full) {
+        // Bits past the chunk's end are clear: count them as zeros.
+        let tail = len - full * 64;
+        if tail > 0 && z | !(u64::MAX >> (64 - tail)) != u64::MAX {
+            add(full * 64, len);
         }
     }
     out
@@ -560,6 +568,12 @@ fn for_each_run(bits: &[u64], min: usize, mut found: impl FnMut(usize, usize)) {
     // or belongs to a reported run.
     let mut from = 0usize;
     while w < words {
+        // Sparse masks (most of binary data) skip four empty words on one
+        // branch.
+        if w + 4 <= words && bits[w] | bits[w + 1] | bits[w + 2] | bits[w + 3] == 0 {
+            w += 4;
+            continue;
+        }
         let cur = bits[w];
         if cur == 0 {
             w += 1;
