@@ -516,15 +516,36 @@ impl RunShifts {
         }
     }
 
+    /// The first `N` shifts (`N` must be `count`): with the count known at
+    /// compile time the doubling loop unrolls (callgrind, 128 MiB: the
+    /// view's runs 246 → 223 M instructions).
+    fn fixed<const N: usize>(&self) -> FixedShifts<N> {
+        debug_assert_eq!(N, self.count);
+        let mut shifts = [0u32; N];
+        shifts.copy_from_slice(&self.shifts[..N]);
+        FixedShifts {
+            shifts,
+            lane_test: self.lane_test,
+        }
+    }
+}
+
+/// [`RunShifts`] with their number fixed.
+struct FixedShifts<const N: usize> {
+    shifts: [u32; N],
+    lane_test: bool,
+}
+
+impl<const N: usize> FixedShifts<N> {
     /// Positions of `cur` where a run of at least `k` set bits starts,
     /// `next` being the following word.
-    #[inline]
+    #[inline(always)]
     fn starts(&self, cur: u64, next: u64) -> u64 {
         if self.lane_test && !full_lane(cur) && !full_lane(next & 0xffff_ffff) {
             return 0;
         }
         let (mut lo, mut hi) = (cur, next);
-        for &j in &self.shifts[..self.count] {
+        for &j in &self.shifts {
             lo &= (lo >> j) | (hi << (64 - j));
             hi &= hi >> j;
         }
@@ -560,8 +581,26 @@ fn run_end(bits: &[u64], s: usize) -> usize {
 /// `min` long, in order. A word without the start of a long enough run
 /// costs a few shifts (one compare when it is empty): in binary data most
 /// short runs are never visited.
-fn for_each_run(bits: &[u64], min: usize, mut found: impl FnMut(usize, usize)) {
+fn for_each_run(bits: &[u64], min: usize, found: impl FnMut(usize, usize)) {
     let shifts = RunShifts::new(min);
+    match shifts.count {
+        0 => runs_with(bits, min, shifts.fixed::<0>(), found),
+        1 => runs_with(bits, min, shifts.fixed::<1>(), found),
+        2 => runs_with(bits, min, shifts.fixed::<2>(), found),
+        3 => runs_with(bits, min, shifts.fixed::<3>(), found),
+        4 => runs_with(bits, min, shifts.fixed::<4>(), found),
+        5 => runs_with(bits, min, shifts.fixed::<5>(), found),
+        6 => runs_with(bits, min, shifts.fixed::<6>(), found),
+        _ => runs_with(bits, min, shifts.fixed::<7>(), found),
+    }
+}
+
+fn runs_with<const N: usize>(
+    bits: &[u64],
+    min: usize,
+    shifts: FixedShifts<N>,
+    mut found: impl FnMut(usize, usize),
+) {
     let words = bits.len();
     let mut w = 0;
     // Everything before `from` is handled; bit `from - 1`, if any, is clear
