@@ -442,6 +442,19 @@ struct Masks<'m> {
 struct CoverCarry([u64; 4]);
 
 impl Masks<'_> {
+    /// Room for `words` more words in every mask this view keeps (the
+    /// token masks only with a token class).
+    fn reserve(&mut self, words: usize) {
+        let tokens = if self.tokens { words } else { 0 };
+        self.anchor.reserve(words);
+        self.zero.reserve(words);
+        self.token.reserve(tokens);
+        for (a, t) in self.anchor_cover.iter_mut().zip(&mut self.token_cover) {
+            a.reserve(words);
+            t.reserve(tokens);
+        }
+    }
+
     /// Appends the next word's masks and its covers; `next_zero` is 1
     /// when the byte after the word is zero (0 at the end of the chunk).
     #[inline(always)]
@@ -647,20 +660,7 @@ fn classify(buf: &[u8], anchor: &ByteClass, token: Option<&ByteClass>, masks: &m
     let full = buf.len() / 64;
     let words = buf.len().div_ceil(64);
     debug_assert!(masks.anchor.is_empty() && masks.tokens == token.is_some());
-    for v in [&mut *masks.anchor, &mut *masks.zero]
-        .into_iter()
-        .chain(masks.anchor_cover.iter_mut().map(|v| &mut **v))
-    {
-        v.reserve(words);
-    }
-    if masks.tokens {
-        for v in [&mut *masks.token]
-            .into_iter()
-            .chain(masks.token_cover.iter_mut().map(|v| &mut **v))
-        {
-            v.reserve(words);
-        }
-    }
+    masks.reserve(words);
     let mut carry = CoverCarry::default();
     #[cfg(target_arch = "x86_64")]
     let done = if has_avx2() && full > 0 {
@@ -767,7 +767,7 @@ fn classify_avx2<const TOKENS: bool>(
     let mut out: [&mut [MaybeUninit<u64>]; 7] = {
         let [te, to] = &mut masks.token_cover;
         let [ae, ao] = &mut masks.anchor_cover;
-        // `classify` reserved room for every word (token masks only with
+        // `Masks::reserve` made room for every word (token masks only with
         // `TOKENS`): too little would panic here, before any write.
         fn spare(v: &mut Vec<u64>, n: usize) -> &mut [MaybeUninit<u64>] {
             &mut v.spare_capacity_mut()[..n]
