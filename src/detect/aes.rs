@@ -24,7 +24,11 @@
 //!    evaluated over blocks of words in straight-line code that the
 //!    compiler vectorises (SSE2, or AVX2 when the CPU has it); on data that
 //!    is not a schedule a block almost never passes, and only a block that
-//!    passes is looked at word by word.
+//!    passes is looked at word by word. The block test takes every other
+//!    word only: in every schedule kind but one the pairs that hold come in
+//!    runs of two or more (the anchor is chosen after the first of a run),
+//!    so the anchor or the word before it is always tested, and a pair of
+//!    words is one 64-bit compare.
 //! 2. Relation check: at the start the hit implies, every XOR relation of
 //!    that schedule kind must hold (24 to 39 of them).
 //! 3. Exact check: the key is read back (the first Nk words of an
@@ -87,6 +91,12 @@ struct Kind {
     forms: [String; 2],
 }
 
+/// The filter distance the block test takes at every word: AES-192
+/// decryption schedules have no two neighbouring pairs that hold (they hold
+/// at schedule words 6, 14, 18, 26, ...: all even), where every other kind
+/// has runs of two or more.
+const EVERY_WORD: isize = 2;
+
 /// Every schedule kind, with the distance `d` of its filter relation. The
 /// filter ([`block_may_hit_body`]) tests the same six distances, and bit k
 /// of [`hits_at`] is kind k.
@@ -132,10 +142,13 @@ impl Kind {
             })
         };
         // The anchor pair lies far enough inside the schedule that the
-        // filter's window never leaves it: a schedule flush against either
-        // end of the buffer is still found.
-        let anchor = (BEFORE..words - AFTER - 1)
-            .filter(|&p| holds(p) && holds(p + 1))
+        // filter's window never leaves it, for the anchor and for the pair
+        // before it: a schedule flush against either end of the buffer is
+        // still found. That pair holding too is what lets the block test
+        // take every other word.
+        let pair = |p: usize| holds(p) && holds(p + 1);
+        let anchor = (BEFORE + 1..words - AFTER - 1)
+            .filter(|&p| pair(p) && (d == EVERY_WORD || pair(p - 1)))
             .min_by_key(|&p| p.abs_diff(words / 2))
             .expect("every schedule kind has an anchor pair");
         let name = match direction {
@@ -365,25 +378,53 @@ fn hits_at(w: &BlockBytes, j: usize) -> u32 {
     hits
 }
 
-/// Whether any word of the block passes the filter. Written without early
-/// exits or data-dependent branches so that it compiles to SIMD; built
-/// twice, for the SSE2 baseline and for AVX2 (twice the lanes), chosen once
-/// per detector.
+/// Whether the block may hold an anchor: the filter of [`hits_at`] at
+/// every other word from the block's first (so the anchor or the word
+/// before it is among them), and at every word for [`EVERY_WORD`]. The
+/// words `t` and `t + 1` taken as one little-endian 64-bit value make the
+/// pair's XORs one XOR and each relation one compare. Of the non-zero tests
+/// only the XORs' is kept (zeros and runs of equal words fail it); the
+/// words' own is left to [`hits_at`]: on a Python core it let 42 of
+/// 352,214 blocks through instead of 28. Measured on the benchmark dump,
+/// one thread, against SHA-256's samples: 0.19-0.21 before, 0.14 after.
+/// Written without early exits or data-dependent branches so that it
+/// compiles to SIMD; built twice, for the SSE2 baseline and for AVX2
+/// (twice the lanes), chosen once per detector.
 #[inline(always)]
 fn block_may_hit_body(w: &BlockBytes) -> bool {
-    let mut acc = 0u32;
-    for j in BEFORE..BLOCK + BEFORE {
-        let (c, n) = (word(w, j), word(w, j + 1));
-        let x0 = c ^ word(w, j - 1);
-        let x1 = n ^ c;
-        let z = |a: u32, b: u32| (((x0 ^ a) | (x1 ^ b)) == 0) as u32;
-        let any = z(word(w, j - 4), word(w, j - 3))
-            | z(word(w, j - 6), word(w, j - 5))
-            | z(word(w, j - 8), word(w, j - 7))
-            | z(word(w, j + 4), word(w, j + 5))
-            | z(word(w, j + 2), word(w, j + 3))
-            | z(word(w, j + 8), word(w, j + 9));
-        acc |= any & ((c != 0) & (n != 0) & (x0 != 0) & (x1 != 0)) as u32;
+    // Bit 31 of a half is left set by `v - LOW & !v` only if a half is
+    // zero (the classic zero-byte test, on 32-bit halves).
+    const LOW: u64 = 0x0000_0001_0000_0001;
+    const HIGH: u64 = 0x8000_0000_8000_0000;
+    let pair = |t: usize| {
+        u64::from_le_bytes([
+            w[4 * t],
+            w[4 * t + 1],
+            w[4 * t + 2],
+            w[4 * t + 3],
+            w[4 * t + 4],
+            w[4 * t + 5],
+            w[4 * t + 6],
+            w[4 * t + 7],
+        ])
+    };
+    let mut acc = 0u64;
+    for m in 0..BLOCK / 2 {
+        let t = BEFORE + 2 * m;
+        let c = pair(t);
+        let x = c ^ pair(t - 1);
+        let any = (x == pair(t - 4))
+            | (x == pair(t - 6))
+            | (x == pair(t - 8))
+            | (x == pair(t + 4))
+            | (x == pair(t + 2))
+            | (x == pair(t + 8));
+        let zero_half = x.wrapping_sub(LOW) & !x & HIGH;
+        acc |= u64::from(any) & u64::from(zero_half == 0);
+        // The odd word, for the one distance whose pairs are isolated.
+        let x = pair(t + 1) ^ c;
+        let zero_half = x.wrapping_sub(LOW) & !x & HIGH;
+        acc |= u64::from(x == pair(t + 1 + EVERY_WORD as usize)) & u64::from(zero_half == 0);
     }
     acc != 0
 }
@@ -682,6 +723,42 @@ pub(crate) mod tests {
                 ],
                 "cut at {cut}"
             );
+        }
+    }
+
+    /// The block test takes every other word (and every word for the
+    /// AES-192 decryption distance only): a schedule of every kind, in both
+    /// layouts, starting at each word from wholly before a block boundary
+    /// to wholly after it, and at each of the last starts of a buffer, is
+    /// found exactly once, in its layout.
+    #[test]
+    fn schedules_across_block_boundaries_are_found_at_every_word() {
+        let det = AesDetector::new();
+        let key = real_key(32);
+        let min_anchor = det.kinds.iter().map(|k| k.anchor).min().unwrap();
+        // `scan_all` starts its first block at this word.
+        let boundary = min_anchor.max(BEFORE) + BLOCK;
+        let n = boundary + 200;
+        let filler = random_bytes(11, 4 * n);
+        for kind in &det.kinds {
+            let expanded = aes_keys::expand(&key[..4 * kind.nk]).unwrap();
+            for (layout, form) in [ByteLayout::Fips, ByteLayout::WordSwapped]
+                .into_iter()
+                .zip(&kind.forms)
+            {
+                let sched = expanded.bytes(kind.direction, layout);
+                assert_eq!(sched.len(), 4 * kind.words);
+                let across = boundary - kind.words - 1..boundary + 2;
+                let at_end = n - kind.words - 3..n - kind.words + 1;
+                for s in across.chain(at_end) {
+                    let mut buf = filler.clone();
+                    buf[4 * s..4 * (s + kind.words)].copy_from_slice(&sched);
+                    let found = scan_all(&buf, 0);
+                    let found: Vec<(u64, &str)> =
+                        found.iter().map(|m| (m.offset, m.form.as_str())).collect();
+                    assert_eq!(found, vec![(4 * s as u64, form.as_str())], "start word {s}");
+                }
+            }
         }
     }
 
