@@ -208,5 +208,44 @@ pub struct TextNeeds {
 /// A detector that needs the whole dump at once, e.g. to follow pointers
 /// through the dump's own address map.
 pub trait DumpDetector: Send + Sync {
-    fn scan(&self, data: &[u8], layout: &Layout, out: &mut Vec<KeyMatch>);
+    /// Starts this detector's pass over `data`, whose chunk scan will run
+    /// `chunks` (in this order; their owned ranges partition the file).
+    fn start<'a>(
+        &'a self,
+        data: &'a [u8],
+        layout: &'a Layout,
+        chunks: &[crate::scan::plan::Chunk],
+    ) -> Box<dyn DumpPass + 'a>;
+
+    /// The whole pass on its own, chunk after chunk (tests, benches).
+    fn scan(&self, data: &[u8], layout: &Layout, out: &mut Vec<KeyMatch>) {
+        use crate::scan::plan;
+        use rayon::prelude::*;
+        let chunks = plan::chunks(&plan::segments(layout), plan::CHUNK_SIZE, 0);
+        let pass = self.start(data, layout, &chunks);
+        (0..chunks.len())
+            .into_par_iter()
+            .for_each(|k| pass.chunk(k));
+        pass.finish(out);
+    }
+}
+
+/// One dump detector's pass over one dump. The chunk scan calls
+/// [`DumpPass::chunk`] for each of its chunks while their bytes are in
+/// cache (a pass of its own over a dump larger than the cache reads it
+/// from memory again), in any order and from any thread, then
+/// [`DumpPass::finish`] once.
+pub trait DumpPass: Send + Sync {
+    /// Work on the bytes chunk `index` owns.
+    fn chunk(&self, _index: usize) {}
+    fn finish(self: Box<Self>, out: &mut Vec<KeyMatch>);
+}
+
+/// A pass with nothing to do chunk by chunk: all of it in `finish`.
+pub struct WholeDump<F>(pub F);
+
+impl<F: FnOnce(&mut Vec<KeyMatch>) + Send + Sync> DumpPass for WholeDump<F> {
+    fn finish(self: Box<Self>, out: &mut Vec<KeyMatch>) {
+        (self.0)(out)
+    }
 }

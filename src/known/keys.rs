@@ -60,7 +60,7 @@ use zeroize::Zeroizing;
 use super::comb::{Checker, Table};
 use super::load::{load_file, Loaded, PublicKey};
 use super::sample::Sampler;
-use crate::detect::{DumpDetector, Encoding, KeyMatch};
+use crate::detect::{DumpDetector, DumpPass, Encoding, KeyMatch, WholeDump};
 use crate::keys::{Curve, KeyMaterial, RsaKey};
 use crate::layout::Layout;
 use crate::rules::Confidence;
@@ -326,9 +326,22 @@ impl std::fmt::Debug for KnownKeys {
 }
 
 impl DumpDetector for KnownKeys {
+    fn start<'a>(
+        &'a self,
+        data: &'a [u8],
+        layout: &'a Layout,
+        _chunks: &[crate::scan::plan::Chunk],
+    ) -> Box<dyn DumpPass + 'a> {
+        Box::new(WholeDump(move |out: &mut Vec<KeyMatch>| {
+            self.find(data, layout, out)
+        }))
+    }
+}
+
+impl KnownKeys {
     /// Reports one match per key whose private value was found: the factor
     /// or scalar itself. The anchors (public values) are not reported.
-    fn scan(&self, data: &[u8], layout: &Layout, out: &mut Vec<KeyMatch>) {
+    fn find(&self, data: &[u8], layout: &Layout, out: &mut Vec<KeyMatch>) {
         if self.keys.is_empty() {
             return;
         }

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::detect::literals::Client;
 use crate::detect::text::TextDetector;
 use crate::detect::view::{Hits, TextView, ViewSpec};
-use crate::detect::{ChunkDetector, DumpDetector, KeyMatch, RawMatch};
+use crate::detect::{ChunkDetector, DumpDetector, DumpPass, KeyMatch, RawMatch};
 use crate::layout::Layout;
 
 /// Every detector of a run.
@@ -95,8 +95,14 @@ pub fn scan_with_progress(
     // Text literals are printable ASCII (the rule loaders refuse others),
     // so only a chunk detector can find something in zeros.
     let skip_zeros = !detectors.chunk.iter().any(|d| d.finds_in_zeros());
+    let passes: Vec<Box<dyn DumpPass>> = detectors
+        .dump
+        .iter()
+        .map(|d| d.start(data, layout, &chunks))
+        .collect();
     let per_chunk: Vec<(Vec<RawMatch>, Vec<KeyMatch>)> = plan::par_chunks(&chunks)
-        .map(|c| {
+        .enumerate()
+        .map(|(index, c)| {
             let buf = &data[c.read_start as usize..c.read_end as usize];
             let own = c.own_start..c.own_end;
             let view = TextView::build(buf, &detectors.view);
@@ -115,6 +121,9 @@ pub fn scan_with_progress(
                     d.scan_view(&view, hits, c.read_start, own.clone(), phase, &mut keys);
                 }
             }
+            for p in &passes {
+                p.chunk(index);
+            }
             if let Some(p) = progress {
                 p.fetch_add(c.own_end - c.own_start, Ordering::Relaxed);
             }
@@ -127,12 +136,11 @@ pub fn scan_with_progress(
         matches.extend(t);
         keys.extend(k);
     }
-    let dump_keys: Vec<Vec<KeyMatch>> = detectors
-        .dump
-        .par_iter()
-        .map(|d| {
+    let dump_keys: Vec<Vec<KeyMatch>> = passes
+        .into_par_iter()
+        .map(|p| {
             let mut out = Vec::new();
-            d.scan(data, layout, &mut out);
+            p.finish(&mut out);
             out
         })
         .collect();
