@@ -60,16 +60,18 @@
 //!
 //! # Cost
 //!
-//! Two sequential passes over memory, both parallel over 4 MiB chunks.
-//! The first marks, in a bitmap with one bit per 8 file bytes, every
-//! address that looks like a live header (second word: 0 < top <= dmax <=
-//! 2048, tested with one subtraction and one mask; then neg, flags and a
-//! limb pointer into the dump). The second tests every aligned word against
-//! the lowest and highest mapped address, which almost all non-pointer data
-//! fails, and looks pointers up in the bitmap instead of dereferencing them:
-//! following each heap pointer into a random page made pointer-rich memory
-//! several times slower. Only runs and EC-shaped neighbours go on to the
-//! (rare, parallel) arithmetic.
+//! Two passes over memory, both parallel over 4 MiB chunks. The first
+//! runs with the scan's chunk pass, on bytes the other detectors have just
+//! read, and collects (as a sorted list, or a bitmap with one bit per 8
+//! file bytes when there are many) every address that looks like a live
+//! header (second word: 0 < top <= dmax <= 2048, tested with one
+//! subtraction and one mask; then neg, flags and a limb pointer into the
+//! dump). The second, once every header is known, tests every aligned
+//! word against the lowest and highest mapped address, which almost all
+//! non-pointer data fails, and looks pointers up among the headers instead
+//! of dereferencing them: following each heap pointer into a random page
+//! made pointer-rich memory several times slower. Only runs and EC-shaped
+//! neighbours go on to the (rare, parallel) arithmetic.
 
 use std::sync::{Arc, Mutex};
 
