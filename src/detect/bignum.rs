@@ -792,9 +792,6 @@ impl AddrMap {
         i
     }
 
-    /// The headers: every 8-aligned address of `map` where 24 bytes look
-    /// like a live BIGNUM header (see [`Header::plausible`]) whose limb
-    /// pointer leads into the dump; and the filter in front of them.
     /// Splits the header pass along the scan's chunks: `work[k]` holds the
     /// words of `map` whose file offsets chunk `k` owns. Owned ranges
     /// partition the file, so every word is in exactly one piece.
@@ -816,8 +813,11 @@ impl AddrMap {
         work
     }
 
-    /// The headers the pass found, as a sorted list of addresses or a
-    /// bitmap of file offsets, with the filter in front of them.
+    /// The headers the pass found (every 8-aligned address of `map` where
+    /// 24 bytes look like a live BIGNUM header, see [`Header::plausible`],
+    /// whose limb pointer leads into the dump), as a sorted list of
+    /// addresses or a bitmap of file offsets, and the filter in front of
+    /// them.
     fn collect_headers(
         &self,
         data_len: usize,
