@@ -191,7 +191,7 @@ impl AesDetector {
             .collect();
         AesDetector {
             kinds,
-            avx2: has_avx2(),
+            avx2: super::has_avx2(),
         }
     }
 }
@@ -440,17 +440,6 @@ fn block_may_hit_baseline(w: &BlockBytes) -> bool {
 #[target_feature(enable = "avx2")]
 unsafe fn block_may_hit_avx2(w: &BlockBytes) -> bool {
     block_may_hit_body(w)
-}
-
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
 }
 
 #[cfg(test)]

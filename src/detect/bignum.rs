@@ -247,7 +247,7 @@ impl QuickMask {
     fn new() -> QuickMask {
         QuickMask {
             #[cfg(target_arch = "x86_64")]
-            avx2: std::arch::is_x86_feature_detected!("avx2"),
+            avx2: super::has_avx2(),
         }
     }
 
@@ -520,10 +520,7 @@ impl AddrMap {
             span: hi - lo,
             headers: Headers::Addresses(Vec::new()),
             filter: AddressFilter::pass_all(),
-            #[cfg(target_arch = "x86_64")]
-            avx2: std::arch::is_x86_feature_detected!("avx2"),
-            #[cfg(not(target_arch = "x86_64"))]
-            avx2: false,
+            avx2: super::has_avx2(),
         })
     }
 

@@ -205,6 +205,19 @@ pub struct TextNeeds {
     pub token: Option<ByteClass>,
 }
 
+/// Whether the CPU runs AVX2, for the detectors' hand-vectorised and
+/// AVX2-compiled loops (std caches the answer).
+pub(crate) fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// A detector that needs the whole dump at once, e.g. to follow pointers
 /// through the dump's own address map.
 pub trait DumpDetector: Send + Sync {

@@ -98,14 +98,7 @@ fn plain(ids: &[u32]) -> Vec<Pack> {
 /// Whether aho-corasick can run Fat Teddy here (it needs AVX2): the
 /// bucket layout is for its 16 buckets.
 pub(super) fn fat_teddy() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    super::has_avx2()
 }
 
 /// The low and high nibbles a bucket admits at each of the mask's bytes.

@@ -663,7 +663,7 @@ fn classify(buf: &[u8], anchor: &ByteClass, token: Option<&ByteClass>, masks: &m
     masks.reserve(words);
     let mut carry = CoverCarry::default();
     #[cfg(target_arch = "x86_64")]
-    let done = if has_avx2() && full > 0 {
+    let done = if super::has_avx2() && full > 0 {
         // SAFETY (both): calling a target-feature function; the CPU
         // reports AVX2.
         match token {
@@ -688,12 +688,6 @@ fn classify(buf: &[u8], anchor: &ByteClass, token: Option<&ByteClass>, masks: &m
         }
         masks.push(a, t, z, zero_at(buf, w * 64 + 64), &mut carry);
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn has_avx2() -> bool {
-    static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVX2.get_or_init(|| std::arch::is_x86_feature_detected!("avx2"))
 }
 
 /// Class membership of 32 bytes as a bit mask.
