@@ -1,15 +1,17 @@
 //! Redaction: which bytes become zero, and writing the scrubbed copy so
 //! that no failure can leave a half-written output or touch the input.
 //!
-//! The output is the input copied (by the kernel, `copy_file_range`, where
-//! the file system allows) and synced on a thread of its own while the
-//! detectors run ([`PendingCopy`]: on a file system without reflinks the
-//! copy and its write-back cost about as much wall time as the scan), then
-//! zeros written over the redaction spans, synced again, checked, and only
-//! then renamed over the destination. The check re-reads
+//! The output starts as a copy of the input made on a thread of its own
+//! while the detectors run ([`PendingCopy`]): a reflink where the file
+//! system has them (XFS, btrfs: no data is copied), else the kernel's
+//! `copy_file_range`, synced early (on a file system without reflinks the
+//! copy and its write-back cost about as much wall time as the scan). Then
+//! zeros are written over the redaction spans, the copy is synced again,
+//! checked, and only then renamed over the destination. The check re-reads
 //! the output's layout: its structure must be byte-identical to the
 //! input's, every span must read back as zeros and every sentinel word (a
-//! `sanitize-stacks` policy) as the sentinel.
+//! `sanitize-stacks` policy) as the sentinel; a copy that is not a reflink
+//! must also equal the input everywhere else.
 
 use std::fs::{self, File};
 use std::io;
@@ -81,22 +83,6 @@ pub struct WordWrites {
     pub value: Vec<u8>,
 }
 
-impl WordWrites {
-    /// Runs of adjacent words as (offset, word count), so that a stack full
-    /// of sentinels is one write, not one per word.
-    fn runs(&self) -> Vec<(u64, usize)> {
-        let w = self.value.len() as u64;
-        let mut runs: Vec<(u64, usize)> = Vec::new();
-        for &o in &self.offsets {
-            match runs.last_mut() {
-                Some((s, n)) if *s + *n as u64 * w == o => *n += 1,
-                _ => runs.push((o, 1)),
-            }
-        }
-        runs
-    }
-}
-
 /// SHA-256 of the input with its hash state saved every
 /// [`CHECKPOINT`] bytes, so that the output's hash resumes at the last
 /// checkpoint before its first changed byte instead of starting over: a
@@ -130,19 +116,71 @@ impl InputHash {
         }
     }
 
-    /// SHA-256 of `out`, which equals the hashed input before `first_change`.
-    fn of_output(&self, out: &[u8], first_change: usize) -> String {
-        let k = first_change / self.interval;
-        match self.checkpoints.get(k) {
-            Some(state) => {
-                let mut hasher = state.clone();
-                hasher.update(&out[k * self.interval..]);
-                crate::hex(&hasher.finalize())
+    /// SHA-256 of the output planned from `data`: zeros over `plan`, the
+    /// sentinel at `words`, the input everywhere else, resumed from the
+    /// last checkpoint before the first change. It is taken from the
+    /// input's mapping, which the scan has just read, and not from the
+    /// written copy: a reflinked copy shares the input's blocks but not its
+    /// page cache, so reading it back would read the whole dump from disk.
+    /// [`check_output`] proves the written copy is these bytes.
+    fn of_planned_output(&self, data: &[u8], changes: &[Change<'_>]) -> String {
+        let Some(first) = changes.first() else {
+            return self.hex.clone();
+        };
+        let k = first.start as usize / self.interval;
+        let mut hasher = self.checkpoints[k].clone();
+        let mut at = k * self.interval;
+        for c in changes {
+            let (start, end) = (c.start as usize, c.end as usize);
+            hasher.update(&data[at..start]);
+            match c.value {
+                Some(value) => hasher.update(value),
+                None => {
+                    let mut left = end - start;
+                    while left > 0 {
+                        let n = left.min(ZEROS.len());
+                        hasher.update(&ZEROS[..n]);
+                        left -= n;
+                    }
+                }
             }
-            // Nothing changed (or an empty file): the input's hash.
-            None => self.hex.clone(),
+            at = end;
         }
+        hasher.update(&data[at..]);
+        crate::hex(&hasher.finalize())
     }
+}
+
+static ZEROS: [u8; 1 << 16] = [0; 1 << 16];
+
+/// One change the output makes to the input: `[start, end)` becomes zeros
+/// (`value` none) or the sentinel word.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Change<'a> {
+    start: u64,
+    end: u64,
+    value: Option<&'a [u8]>,
+}
+
+/// The plan's spans and the sentinel words in file order (they never
+/// overlap).
+fn changes<'a>(plan: &[(u64, u64)], words: &'a WordWrites) -> Vec<Change<'a>> {
+    let w = words.value.len() as u64;
+    let mut all: Vec<Change<'a>> = plan
+        .iter()
+        .map(|&(start, end)| Change {
+            start,
+            end,
+            value: None,
+        })
+        .chain(words.offsets.iter().map(|&o| Change {
+            start: o,
+            end: o + w,
+            value: Some(&words.value[..]),
+        }))
+        .collect();
+    all.sort_unstable_by_key(|c| c.start);
+    all
 }
 
 /// The copy of the input that becomes the output, made by a thread
@@ -153,8 +191,15 @@ impl InputHash {
 /// temporary file instead of leaving the copy running past the process's
 /// last words.
 pub struct PendingCopy {
-    copied: Option<std::sync::mpsc::Receiver<Result<tempfile::NamedTempFile>>>,
+    copied: Option<std::sync::mpsc::Receiver<Result<Copied>>>,
     sync: EarlySync,
+}
+
+/// The temporary copy, and whether it is a reflink of the input (its
+/// blocks are the input's, so they need no comparing).
+struct Copied {
+    tmp: tempfile::NamedTempFile,
+    reflink: bool,
 }
 
 /// The first sync of the copy, on the copy thread. Its result must be
@@ -190,15 +235,15 @@ impl PendingCopy {
         let thread = std::thread::Builder::new()
             .name("dumpscrub-copy".into())
             .spawn(move || -> Result<()> {
-                let tmp = match copy_input(&input, &dest, len) {
-                    Ok(tmp) => tmp,
+                let copied = match copy_input(&input, &dest, len) {
+                    Ok(copied) => copied,
                     Err(e) => {
                         let _ = tx.send(Err(e));
                         return Ok(());
                     }
                 };
-                let file = tmp.as_file().try_clone();
-                let _ = tx.send(Ok(tmp));
+                let file = copied.tmp.as_file().try_clone();
+                let _ = tx.send(Ok(copied));
                 file.and_then(|f| f.sync_data())
                     .with_context(|| format!("{}: cannot sync the output copy", dest.display()))
             });
@@ -216,19 +261,14 @@ impl PendingCopy {
     }
 
     /// The written copy, and the sync still running on it.
-    fn wait(
-        mut self,
-        input: &Path,
-        dest: &Path,
-        len: u64,
-    ) -> Result<(tempfile::NamedTempFile, EarlySync)> {
-        let tmp = match self.copied.take() {
+    fn wait(mut self, input: &Path, dest: &Path, len: u64) -> Result<(Copied, EarlySync)> {
+        let copied = match self.copied.take() {
             Some(rx) => rx
                 .recv()
                 .map_err(|_| anyhow::anyhow!("{}: the copy thread failed", dest.display()))??,
             None => copy_input(input, dest, len)?,
         };
-        Ok((tmp, EarlySync(self.sync.0.take())))
+        Ok((copied, EarlySync(self.sync.0.take())))
     }
 }
 
@@ -245,26 +285,38 @@ pub(crate) fn temp_beside(dest: &Path) -> Result<(tempfile::NamedTempFile, PathB
     Ok((tmp, dir))
 }
 
-/// Copies `input` into a new temporary file beside `dest`.
-fn copy_input(input: &Path, dest: &Path, len: u64) -> Result<tempfile::NamedTempFile> {
+/// Copies `input` into a new temporary file beside `dest`: a reflink
+/// where the file system can make one, else a kernel copy.
+fn copy_input(input: &Path, dest: &Path, len: u64) -> Result<Copied> {
     let (mut tmp, _) = temp_beside(dest)?;
     let mut src = File::open(input).with_context(|| format!("{}: cannot open", input.display()))?;
-    let copied = io::copy(&mut src, tmp.as_file_mut())
-        .with_context(|| format!("{}: cannot write the output copy", dest.display()))?;
+    // Any error (not supported, another file system, ...) leaves the
+    // temporary file empty and falls back to copying.
+    let reflink = rustix::fs::ioctl_ficlone(tmp.as_file(), &src).is_ok();
+    let copied = if reflink {
+        tmp.as_file()
+            .metadata()
+            .with_context(|| format!("{}: cannot read the output copy", dest.display()))?
+            .len()
+    } else {
+        io::copy(&mut src, tmp.as_file_mut())
+            .with_context(|| format!("{}: cannot write the output copy", dest.display()))?
+    };
     if copied != len {
         bail!(
             "{}: the file changed size while it was being scrubbed ({len} bytes mapped, {copied} copied)",
             input.display(),
         );
     }
-    Ok(tmp)
+    Ok(Copied { tmp, reflink })
 }
 
 /// Writes the scrubbed copy of `input` to `dest` atomically and returns
 /// the copy's SHA-256: waits for `copy`, zeroes the plan's spans, writes
-/// the sentinel words, syncs, checks and renames. The hash is read from
-/// the written file from the last checkpoint of `input_hash` before the
-/// first changed byte; the bytes before it were copied unchanged.
+/// the sentinel words, syncs, checks and renames. The hash is taken from
+/// `data` on a thread of its own, from the last checkpoint of `input_hash`
+/// before the first change, while the copy is finished, written and
+/// checked; the check proves the copy holds the hashed bytes.
 ///
 /// `relayout` rebuilds the layout of the written copy so that it can be
 /// checked against the input's before the copy is put in place.
@@ -281,26 +333,66 @@ pub fn write_scrubbed(
     relayout: &dyn Fn(&[u8]) -> Result<Layout>,
 ) -> Result<String> {
     let dir = parent_dir(dest);
-    let (tmp, early_sync) = copy.wait(input, dest, data.len() as u64)?;
-    let zeros = vec![0u8; 1 << 16];
-    for &(s, e) in plan {
-        let mut at = s;
-        while at < e {
-            let n = ((e - at) as usize).min(zeros.len());
-            tmp.as_file()
-                .write_all_at(&zeros[..n], at)
-                .with_context(|| format!("{}: cannot write the output copy", dest.display()))?;
-            at += n as u64;
+    let changes = changes(plan, words);
+    let (written, sha256) = std::thread::scope(|s| {
+        let hash = s.spawn(|| input_hash.of_planned_output(data, &changes));
+        let written = write_and_check(copy, input, data, layout, &changes, dest, relayout);
+        let sha256 = hash
+            .join()
+            .map_err(|_| anyhow::anyhow!("the output hash thread failed"));
+        (written, sha256)
+    });
+    let tmp = written?;
+    let sha256 = sha256?;
+
+    let perms = fs::metadata(input)
+        .with_context(|| format!("{}: cannot read permissions", input.display()))?
+        .permissions();
+    install(tmp, perms, dest, &dir)?;
+    Ok(sha256)
+}
+
+/// The copy with `changes` written, synced and checked.
+fn write_and_check(
+    copy: PendingCopy,
+    input: &Path,
+    data: &[u8],
+    layout: &Layout,
+    changes: &[Change<'_>],
+    dest: &Path,
+    relayout: &dyn Fn(&[u8]) -> Result<Layout>,
+) -> Result<tempfile::NamedTempFile> {
+    let (Copied { tmp, reflink }, early_sync) = copy.wait(input, dest, data.len() as u64)?;
+    let mut runs: Vec<(u64, Vec<u8>)> = Vec::new();
+    for c in changes {
+        // Adjacent sentinel words (a stack full of them) are one write.
+        match (c.value, runs.last_mut()) {
+            (Some(v), Some((at, bytes))) if *at + bytes.len() as u64 == c.start => {
+                bytes.extend_from_slice(v)
+            }
+            (Some(v), _) => runs.push((c.start, v.to_vec())),
+            (None, _) => {
+                let mut at = c.start;
+                while at < c.end {
+                    let n = ((c.end - at) as usize).min(ZEROS.len());
+                    tmp.as_file()
+                        .write_all_at(&ZEROS[..n], at)
+                        .with_context(|| {
+                            format!("{}: cannot write the output copy", dest.display())
+                        })?;
+                    at += n as u64;
+                }
+            }
         }
     }
-    for (at, n) in words.runs() {
+    for (at, bytes) in runs {
         tmp.as_file()
-            .write_all_at(&words.value.repeat(n), at)
+            .write_all_at(&bytes, at)
             .with_context(|| format!("{}: cannot write the output copy", dest.display()))?;
     }
-    // The check reads the copy back and hashes it while the disk takes
-    // the writes: when the copy finishes after the scan (a slow disk), the
-    // hash no longer waits for the sync, nor the sync for the hash.
+    // The check reads the copy back while the disk takes the writes: when
+    // the copy finishes after the scan (a slow disk), the check no longer
+    // waits for the sync, nor the sync for the check.
     let (synced, checked) = std::thread::scope(|s| {
         let sync = s.spawn(|| -> Result<()> {
             early_sync.finish()?;
@@ -308,33 +400,20 @@ pub fn write_scrubbed(
                 .sync_all()
                 .with_context(|| format!("{}: cannot sync the output copy", dest.display()))
         });
-        let checked = check_output(
-            tmp.as_file(),
-            input_hash,
-            data,
-            layout,
-            plan,
-            words,
-            relayout,
-        );
+        let checked = check_output(tmp.as_file(), !reflink, data, layout, changes, relayout);
         let synced = sync
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the sync thread failed")));
         (synced, checked)
     });
     synced?;
-    let sha256 = checked.with_context(|| {
+    checked.with_context(|| {
         format!(
             "{}: the scrubbed copy failed its check; nothing was written",
             dest.display()
         )
     })?;
-
-    let perms = fs::metadata(input)
-        .with_context(|| format!("{}: cannot read permissions", input.display()))?
-        .permissions();
-    install(tmp, perms, dest, &dir)?;
-    Ok(sha256)
+    Ok(tmp)
 }
 
 /// Puts a finished, synced temporary copy in place of `dest` with the
@@ -367,18 +446,21 @@ pub(crate) fn parent_dir(dest: &Path) -> PathBuf {
     }
 }
 
+/// Checks the written copy against the input: same size and layout,
+/// structure bytes unchanged, every change read back, and (`compare_all`,
+/// for a copy that is not a reflink) every other byte equal to the
+/// input's.
 fn check_output(
     out: &File,
-    input_hash: &InputHash,
+    compare_all: bool,
     data: &[u8],
     layout: &Layout,
-    plan: &[(u64, u64)],
-    words: &WordWrites,
+    changes: &[Change<'_>],
     relayout: &dyn Fn(&[u8]) -> Result<Layout>,
-) -> Result<String> {
+) -> Result<()> {
     if data.is_empty() {
         relayout(&[]).context("the output no longer parses")?;
-        return Ok(crate::hex(&Sha256::digest([])));
+        return Ok(());
     }
     // SAFETY: the temporary file is ours alone (mode 0600, unlinked on any
     // error) and is not modified while mapped.
@@ -395,55 +477,132 @@ fn check_output(
             bail!("structure bytes at offset {s:#x} changed");
         }
     }
-    for &(s, e) in plan {
-        if map[s as usize..e as usize].iter().any(|&b| b != 0) {
-            bail!("redacted bytes at offset {s:#x} did not read back as zeros");
+    let mut at = 0;
+    for c in changes {
+        let (start, end) = (c.start as usize, c.end as usize);
+        if compare_all {
+            same_as_input(&map, data, at, start)?;
         }
-    }
-    let w = words.value.len();
-    for &o in &words.offsets {
-        if map.get(o as usize..o as usize + w) != Some(&words.value[..]) {
-            bail!("sanitized word at offset {o:#x} did not read back as the sentinel");
+        match c.value {
+            None if map[start..end].iter().any(|&b| b != 0) => {
+                bail!("redacted bytes at offset {start:#x} did not read back as zeros")
+            }
+            Some(v) if &map[start..end] != v => {
+                bail!("sanitized word at offset {start:#x} did not read back as the sentinel")
+            }
+            _ => {}
         }
+        at = end;
     }
-    let first_change = plan
-        .first()
-        .map(|&(s, _)| s)
-        .into_iter()
-        .chain(words.offsets.iter().copied().min())
-        .min()
-        .map_or(data.len(), |o| o as usize);
-    Ok(input_hash.of_output(&map, first_change))
+    if compare_all {
+        same_as_input(&map, data, at, data.len())?;
+    }
+    Ok(())
+}
+
+/// Fails unless `out[start..end]` equals the input's bytes there.
+fn same_as_input(out: &[u8], data: &[u8], start: usize, end: usize) -> Result<()> {
+    if out[start..end] == data[start..end] {
+        return Ok(());
+    }
+    let first = (start..end).find(|&i| out[i] != data[i]).unwrap_or(start);
+    bail!("the copy differs from the input at offset {first:#x}, outside every redaction")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The resumed hash is the hash of the whole output, wherever the
-    /// first change falls: before, on and after checkpoints, at the end,
-    /// and with nothing changed.
+    /// The output's hash, taken from the input and the changes, is the
+    /// hash of the output as written, wherever the first change falls
+    /// (before, on and after checkpoints, at the end), for spans longer
+    /// than the zero buffer, sentinel words next to spans and to each
+    /// other, and nothing changed.
     #[test]
-    fn output_hash_resumes_from_the_right_checkpoint() {
-        let input: Vec<u8> = (0..10_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    fn planned_output_hash_is_the_hash_of_the_written_output() {
+        let input: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
         let hash = InputHash::with_interval(&input, 1024);
         assert_eq!(hash.hex, crate::hex(&Sha256::digest(&input)));
-        for change in [0, 1, 1023, 1024, 1025, 5000, 9216, 9999] {
+        let words = |offsets: Vec<u64>| WordWrites {
+            offsets,
+            value: b"\xde\xad\xbe\xef\x0d\xf0\xad\x0b".to_vec(),
+        };
+        let cases: Vec<(Vec<(u64, u64)>, WordWrites)> = vec![
+            (vec![(0, 7)], words(vec![])),
+            (vec![(1, 8)], words(vec![])),
+            (vec![(1023, 1030)], words(vec![])),
+            (vec![(1024, 1031), (5000, 80_000)], words(vec![])),
+            (vec![(1025, 1032), (199_990, 200_000)], words(vec![])),
+            (vec![(199_999, 200_000)], words(vec![])),
+            (vec![(9216, 9300)], words(vec![9300, 9308, 9400, 199_992])),
+            (vec![], words(vec![0, 8, 150_000])),
+            (vec![], words(vec![])),
+        ];
+        for (plan, words) in cases {
+            let changes = changes(&plan, &words);
             let mut out = input.clone();
-            out[change..(change + 7).min(input.len())].fill(0);
+            for &(s, e) in &plan {
+                out[s as usize..e as usize].fill(0);
+            }
+            for &o in &words.offsets {
+                out[o as usize..o as usize + 8].copy_from_slice(&words.value);
+            }
             assert_eq!(
-                hash.of_output(&out, change),
+                hash.of_planned_output(&input, &changes),
                 crate::hex(&Sha256::digest(&out)),
-                "first change at {change}"
+                "{plan:?} {:?}",
+                words.offsets
             );
         }
-        assert_eq!(hash.of_output(&input, input.len()), hash.hex);
         let exact = &input[..8192];
         let hash = InputHash::with_interval(exact, 1024);
         assert_eq!(
-            hash.of_output(exact, exact.len()),
+            hash.of_planned_output(exact, &[]),
             crate::hex(&Sha256::digest(exact))
         );
+    }
+
+    /// A copy that is not a reflink must equal the input outside the
+    /// changes, and every change must read back; a byte changed anywhere
+    /// else fails the check with its offset.
+    #[test]
+    fn check_finds_a_copy_that_differs_outside_the_changes() {
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 253) as u8 | 1).collect();
+        let layout = crate::layout::build(&data, "t", true).unwrap().unwrap();
+        let relayout =
+            |d: &[u8]| -> Result<Layout> { Ok(crate::layout::build(d, "t", true)?.unwrap()) };
+        let words = WordWrites {
+            offsets: vec![30_000],
+            value: vec![0xAA; 8],
+        };
+        let plan = [(100, 200), (40_000, 40_010)];
+        let changes = changes(&plan, &words);
+        let mut good = data.clone();
+        good[100..200].fill(0);
+        good[40_000..40_010].fill(0);
+        good[30_000..30_008].fill(0xAA);
+        let check = |bytes: &[u8], compare_all: bool| {
+            let mut f = tempfile::tempfile().unwrap();
+            io::Write::write_all(&mut f, bytes).unwrap();
+            check_output(&f, compare_all, &data, &layout, &changes, &relayout)
+        };
+        check(&good, true).unwrap();
+        for at in [0, 99, 200, 29_999, 30_008, 45_000, 49_999] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x40;
+            let e = check(&bad, true).unwrap_err().to_string();
+            assert!(e.contains(&format!("{at:#x}")), "{at}: {e}");
+            // A reflink's blocks are the input's: only the changes are read.
+            check(&bad, false).unwrap();
+        }
+        for at in [150, 30_003, 40_009] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x40;
+            for compare_all in [true, false] {
+                let e = check(&bad, compare_all).unwrap_err().to_string();
+                assert!(e.contains("did not read back"), "{at}: {e}");
+            }
+        }
     }
 
     #[test]
