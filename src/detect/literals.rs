@@ -77,13 +77,30 @@ pub struct Hit {
 
 #[derive(Debug, Clone)]
 enum Searchers {
-    /// Searchers and the needle of each of their patterns.
-    Packed(Vec<(packed::Searcher, Vec<u32>)>),
+    Packed(Vec<Packed>),
     /// Without SSSE3 or AVX2 no packed searcher builds.
     Dfa(AhoCorasick),
 }
 
+/// A packed searcher and the needle of each of its patterns.
+#[derive(Debug, Clone)]
+struct Packed {
+    searcher: packed::Searcher,
+    needle_of: Vec<u32>,
+    /// The length of its shortest needle, when all its needles are
+    /// [text](is_text): it then needs searching only where a run of that
+    /// many text bytes starts.
+    text_min: Option<usize>,
+}
+
 const NO_CLAIM: u32 = u32::MAX;
+
+/// Whether every byte of `needle` is printable ASCII. Such needles start
+/// only where a run of their bytes does, which a view reads off its
+/// anchor mask (see [`LiteralSet::search_chunk`]).
+pub fn is_text(needle: &[u8]) -> bool {
+    needle.iter().all(|&b| (0x20..0x7f).contains(&b))
+}
 
 #[derive(Debug, Clone)]
 pub struct LiteralSet {
@@ -95,6 +112,8 @@ pub struct LiteralSet {
     lengths: Vec<Vec<usize>>,
     clients: usize,
     longest: usize,
+    /// The distinct literals, longest first.
+    needles: Vec<Vec<u8>>,
     /// Some needle starts with a zero byte, so blocks of zeros must be
     /// searched too.
     zero_start: bool,
@@ -131,6 +150,7 @@ impl LiteralSet {
             clients: clients.len(),
             longest: needles.first().map_or(0, Vec::len),
             zero_start: needles.iter().any(|n| n[0] == 0),
+            needles,
         })
     }
 
@@ -142,8 +162,17 @@ impl LiteralSet {
                 .match_kind(packed::MatchKind::LeftmostFirst)
                 .heuristic_pattern_limits(!pack.over_limit);
             let patterns = pack.order.iter().map(|&i| &needles[i as usize]);
+            let text_min = pack
+                .order
+                .iter()
+                .map(|&i| &needles[i as usize])
+                .try_fold(usize::MAX, |min, n| is_text(n).then(|| min.min(n.len())));
             match config.builder().extend(patterns).build() {
-                Some(s) => searchers.push((s, pack.order)),
+                Some(searcher) => searchers.push(Packed {
+                    searcher,
+                    needle_of: pack.order,
+                    text_min,
+                }),
                 None => {
                     let dfa = AhoCorasickBuilder::new()
                         .match_kind(MatchKind::LeftmostFirst)
@@ -161,13 +190,54 @@ impl LiteralSet {
     /// alone) where a needle starts, with the longest needle there. `buf`
     /// is at most a scan chunk: less than 4 GiB.
     pub fn search(&self, buf: &[u8], spans: &[Range<usize>], out: &mut Vec<Hit>) {
+        self.search_chunk(buf, spans, None, out);
+    }
+
+    /// The shortest needle of the searchers whose needles are all text,
+    /// if there are such searchers.
+    pub fn text_min(&self) -> Option<usize> {
+        match &self.searchers {
+            Searchers::Packed(searchers) => searchers.iter().filter_map(|p| p.text_min).min(),
+            Searchers::Dfa(_) => None,
+        }
+    }
+
+    /// Every needle that is [text](is_text).
+    pub fn text_needles(&self) -> impl Iterator<Item = &[u8]> {
+        self.needles
+            .iter()
+            .map(Vec::as_slice)
+            .filter(|n| is_text(n))
+    }
+
+    /// [`search`](Self::search), where the searchers of text needles
+    /// search `text_spans`, when given, instead of `spans`. They must hold
+    /// every position of `spans` where a run of [`text_min`](Self::text_min)
+    /// text bytes starts (where such a needle can start), with
+    /// [`reach`](Self::reach) bytes after it.
+    pub fn search_chunk(
+        &self,
+        buf: &[u8],
+        spans: &[Range<usize>],
+        text_spans: Option<&[Range<usize>]>,
+        out: &mut Vec<Hit>,
+    ) {
         assert!(u32::try_from(buf.len()).is_ok(), "a buffer of over 4 GiB");
         let first = out.len();
         let mut groups = 0;
         match &self.searchers {
             Searchers::Packed(searchers) => {
-                for (searcher, needle_of) in searchers {
+                for Packed {
+                    searcher,
+                    needle_of,
+                    text_min,
+                } in searchers
+                {
                     groups += 1;
+                    let spans = match (text_min, text_spans) {
+                        (Some(_), Some(text)) => text,
+                        _ => spans,
+                    };
                     for span in spans {
                         let mut at = span.start;
                         while at < span.end {
@@ -224,6 +294,12 @@ impl LiteralSet {
         hits
     }
 
+    /// Bytes a needle can reach past its first: a span searched must run
+    /// this far past the last position searched for a start.
+    pub fn reach(&self) -> usize {
+        self.longest.saturating_sub(1)
+    }
+
     /// The spans of a chunk to search, given its spans of nonzero bytes:
     /// no needle starts in zeros (else the whole chunk), but one may run
     /// into them.
@@ -233,7 +309,7 @@ impl LiteralSet {
             out.push(0..len);
             return;
         }
-        let reach = self.longest.saturating_sub(1);
+        let reach = self.reach();
         for span in nonzero {
             let end = (span.end + reach).min(len);
             match out.last_mut() {

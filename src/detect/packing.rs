@@ -59,12 +59,21 @@ pub struct Pack {
 }
 
 /// Packs `needles` (nonempty, distinct, longest first: index order is
-/// priority) into searchers.
+/// priority) into searchers. Text needles (printable ASCII) come first, so
+/// that the first searcher holds only the longest of them: a searcher of
+/// text needles is run only where text is (see
+/// [`super::literals::LiteralSet::search_chunk`]), and the few binary
+/// needles (DER's) would make it run everywhere.
 pub fn pack(needles: &[Vec<u8>]) -> Vec<Pack> {
-    let all: Vec<u32> = (0..needles.len() as u32).collect();
+    let (mut all, binary): (Vec<u32>, Vec<u32>) =
+        (0..needles.len() as u32).partition(|&i| super::literals::is_text(&needles[i as usize]));
+    all.extend(binary);
     // Literals of one or two bytes make a searcher's masks short; they are
-    // last (longest first), and stay with Teddy's own heuristics.
-    let long = needles.iter().take_while(|n| n.len() >= 3).count();
+    // last (longest first), and stay with Teddy's own heuristics. Literals
+    // that can match at one position are all text or all not, so each
+    // keeps its order among them.
+    all.sort_by_key(|&i| std::cmp::Reverse(needles[i as usize].len().min(3)));
+    let long = needles.iter().filter(|n| n.len() >= 3).count();
     if !fat_teddy() || long <= PLAIN {
         return plain(&all);
     }
