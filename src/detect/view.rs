@@ -420,8 +420,8 @@ impl<'a> TextView<'a> {
 /// Bits of the even positions of a word (chunk positions are word-aligned).
 const EVEN: u64 = 0x5555_5555_5555_5555;
 
-/// Words closer than this are searched as one span: a packed searcher's
-/// call costs about as much as searching this many bytes.
+/// Words closer than this are searched as one span: one searcher call
+/// fewer for at most this many more bytes searched.
 const TEXT_SPAN_GAP: usize = 64;
 
 /// The doubling shifts that turn a word into the starts of its runs of at
@@ -437,8 +437,8 @@ fn run_steps(k: usize) -> [u32; 3] {
     }
 }
 
-/// Bits of `cur` where a run of set bits of the length `steps` stand for
-/// starts (it may run on into `next`).
+/// The bits of `cur` where a run of set bits at least as long as `steps`
+/// stand for starts (the run may go on into `next`).
 #[inline(always)]
 fn run_starts(cur: u64, next: u64, steps: [u32; 3]) -> u64 {
     let (mut lo, mut hi) = (cur, next);
