@@ -111,7 +111,6 @@ pub struct LiteralSet {
     /// Length of each client's literals.
     lengths: Vec<Vec<usize>>,
     clients: usize,
-    longest: usize,
     /// The distinct literals, longest first.
     needles: Vec<Vec<u8>>,
     /// Some needle starts with a zero byte, so blocks of zeros must be
@@ -148,7 +147,6 @@ impl LiteralSet {
                 .map(|c| c.literals.iter().map(Vec::len).collect())
                 .collect(),
             clients: clients.len(),
-            longest: needles.first().map_or(0, Vec::len),
             zero_start: needles.iter().any(|n| n[0] == 0),
             needles,
         })
@@ -297,7 +295,7 @@ impl LiteralSet {
     /// Bytes a needle can reach past its first: a span searched must run
     /// this far past the last position searched for a start.
     pub fn reach(&self) -> usize {
-        self.longest.saturating_sub(1)
+        self.needles.first().map_or(0, Vec::len).saturating_sub(1)
     }
 
     /// The spans of a chunk to search, given its spans of nonzero bytes:

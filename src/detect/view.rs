@@ -424,30 +424,12 @@ const EVEN: u64 = 0x5555_5555_5555_5555;
 /// fewer for at most this many more bytes searched.
 const TEXT_SPAN_GAP: usize = 64;
 
-/// The doubling shifts that turn a word into the starts of its runs of at
-/// least `k` set bits, for `k` up to 8 (more is taken as 8: a superset of
-/// the starts), padded with shifts of 0, which change nothing.
+/// The doubling shifts for runs of at least `k` set bits, for `k` up to 8
+/// (more is taken as 8: a superset of the starts), padded to three with
+/// shifts of 0, which change nothing (see [`FixedShifts::starts`]).
 fn run_steps(k: usize) -> [u32; 3] {
-    match k {
-        0 | 1 => [0, 0, 0],
-        2 => [1, 0, 0],
-        3 => [1, 1, 0],
-        4 => [1, 2, 0],
-        k => [1, 2, (k.min(8) - 4) as u32],
-    }
-}
-
-/// The bits of `cur` where a run of set bits at least as long as `steps`
-/// stand for starts (the run may go on into `next`).
-#[inline(always)]
-fn run_starts(cur: u64, next: u64, steps: [u32; 3]) -> u64 {
-    let (mut lo, mut hi) = (cur, next);
-    for j in steps {
-        // A shift of 0 shifts `hi` left by 0 too: `lo & (lo | hi)` is `lo`.
-        lo &= (lo >> j) | hi.wrapping_shl(64 - j);
-        hi &= hi >> j;
-    }
-    lo
+    let s = RunShifts::new(k.min(8));
+    [s.shifts[0], s.shifts[1], s.shifts[2]]
 }
 
 /// Sets bit w (of word w / 64) of `out` when a run of at least `k` (at
@@ -470,9 +452,13 @@ fn run_start_words(bits: &[u64], k: usize, out: &mut Vec<u64>) {
 
 /// [`run_start_words`] from word `from` on, a word at a time.
 fn run_start_words_from(bits: &[u64], steps: [u32; 3], from: usize, out: &mut [u64]) {
+    let starts = FixedShifts {
+        shifts: steps,
+        lane_test: false,
+    };
     for w in from..bits.len() {
         let next = bits.get(w + 1).copied().unwrap_or(0);
-        out[w / 64] |= u64::from(run_starts(bits[w], next, steps) != 0) << (w % 64);
+        out[w / 64] |= u64::from(starts.starts(bits[w], next) != 0) << (w % 64);
     }
 }
 
@@ -700,7 +686,9 @@ impl<const N: usize> FixedShifts<N> {
         }
         let (mut lo, mut hi) = (cur, next);
         for &j in &self.shifts {
-            lo &= (lo >> j) | (hi << (64 - j));
+            // A shift of 0 (padding) shifts `hi` left by 0 too: `lo & (lo |
+            // hi)` is `lo`.
+            lo &= (lo >> j) | hi.wrapping_shl(64 - j);
             hi &= hi >> j;
         }
         lo
