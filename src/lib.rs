@@ -26,6 +26,7 @@ pub mod sweep;
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -271,11 +272,21 @@ impl Engine {
         // Only now that the input parses: a bad input gets no temporary file.
         let copy = dest.map(|d| redact::PendingCopy::start(path, d, data.len() as u64));
 
+        // A scrub pauses the input hash at the scan's first redaction so
+        // far (see `redact::InputHasher`); a scan takes it whole.
+        let first_change = AtomicU64::new(u64::MAX);
         let (input_hash, mut result) = rayon::join(
-            || redact::InputHash::of(data),
             || {
-                let done = self.progress.as_deref().map(|p| &p.done);
-                scan::scan_with_progress(data, &layout, &self.detectors, done)
+                let mut hasher = redact::InputHasher::new(data);
+                hasher.run_while_before(|| first_change.load(Ordering::Relaxed));
+                hasher
+            },
+            || {
+                let watch = scan::Watch {
+                    done: self.progress.as_deref().map(|p| &p.done),
+                    first_change: dest.map(|_| (&first_change, self.options.min_confidence)),
+                };
+                scan::scan_watched(data, &layout, &self.detectors, watch)
             },
         );
         let swept = sweep::sweep(data, &layout, &result.keys, &self.fingerprinter);
@@ -320,7 +331,7 @@ impl Engine {
             value: policy.sentinel,
         };
 
-        let output = match (dest, copy) {
+        let (input_sha256, output) = match (dest, copy) {
             (Some(dest), Some(copy)) => {
                 let raw = self.options.raw;
                 let relayout = |d: &[u8]| -> Result<Layout> {
@@ -329,23 +340,16 @@ impl Engine {
                         format!("{name}: the scrubbed copy is no longer a recognised dump")
                     })
                 };
-                let sha = redact::write_scrubbed(
-                    copy,
-                    &input_hash,
-                    path,
-                    data,
-                    &layout,
-                    &plan,
-                    &words,
-                    dest,
-                    &relayout,
+                let hashes = redact::write_scrubbed(
+                    copy, input_hash, path, data, &layout, &plan, &words, dest, &relayout,
                 )?;
-                Some(Output {
+                let output = Output {
                     path: dest.display().to_string(),
-                    sha256: sha,
-                })
+                    sha256: hashes.output,
+                };
+                (hashes.input, Some(output))
             }
-            _ => None,
+            _ => (input_hash.finish(), None),
         };
 
         let counts = layout.byte_counts();
@@ -366,7 +370,7 @@ impl Engine {
             compression: None,
             decompressed: None,
             size: Some(size),
-            sha256: Some(input_hash.hex),
+            sha256: Some(input_sha256),
             output,
             bytes: Some(Bytes {
                 by_kind: counts,

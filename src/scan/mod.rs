@@ -15,6 +15,7 @@ use crate::detect::text::TextDetector;
 use crate::detect::view::{Hits, TextView, ViewSpec};
 use crate::detect::{ChunkDetector, DumpDetector, DumpPass, KeyMatch, RawMatch};
 use crate::layout::Layout;
+use crate::rules::Confidence;
 
 /// Every detector of a run.
 pub struct Detectors {
@@ -79,16 +80,27 @@ pub struct ScanResult {
 }
 
 pub fn scan(data: &[u8], layout: &Layout, detectors: &Detectors) -> ScanResult {
-    scan_with_progress(data, layout, detectors, None)
+    scan_watched(data, layout, detectors, Watch::default())
 }
 
-/// [`scan`], adding each chunk's owned bytes to `progress` as it finishes
-/// (for a progress bar; the count never affects the result).
-pub fn scan_with_progress(
+/// What a caller follows while the chunks are scanned; neither changes the
+/// result.
+#[derive(Clone, Copy, Default)]
+pub struct Watch<'a> {
+    /// Each chunk's owned bytes are added as it finishes (a progress bar).
+    pub done: Option<&'a AtomicU64>,
+    /// Lowered, as chunks finish, to the first byte of every match or key
+    /// of at least this confidence: where a scrub's output will first
+    /// differ from its input, as far as the scan knows yet.
+    pub first_change: Option<(&'a AtomicU64, Confidence)>,
+}
+
+/// [`scan`], reporting to `watch` as chunks finish.
+pub fn scan_watched(
     data: &[u8],
     layout: &Layout,
     detectors: &Detectors,
-    progress: Option<&AtomicU64>,
+    watch: Watch<'_>,
 ) -> ScanResult {
     let segments = plan::segments(layout);
     let chunks = plan::chunks(&segments, plan::CHUNK_SIZE, detectors.overlap());
@@ -124,8 +136,21 @@ pub fn scan_with_progress(
             for p in &passes {
                 p.chunk(index);
             }
-            if let Some(p) = progress {
+            if let Some(p) = watch.done {
                 p.fetch_add(c.own_end - c.own_start, Ordering::Relaxed);
+            }
+            if let Some((first, min)) = watch.first_change {
+                let text_starts = text
+                    .iter()
+                    .filter(|m| detectors.text.rule(m.rule).confidence >= min)
+                    .map(|m| m.offset);
+                let key_starts = keys
+                    .iter()
+                    .filter(|k| k.confidence >= min)
+                    .map(|k| k.offset);
+                if let Some(at) = text_starts.chain(key_starts).min() {
+                    first.fetch_min(at, Ordering::Relaxed);
+                }
             }
             (text, keys)
         })
@@ -242,5 +267,40 @@ mod tests {
                 .collect()
         };
         assert_eq!(keys(&together.keys), keys(&alone_keys));
+    }
+
+    /// A scrub pauses its input hash where the watch says the first change
+    /// is: the watch must end at the first match or key the scrub will
+    /// redact (a later one would leave the hash running into the scan's
+    /// time; an earlier one, pausing it for nothing), and the progress
+    /// count at every scanned byte.
+    #[test]
+    fn the_watch_ends_at_the_first_redaction_and_counts_every_byte() {
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/planted-linux.dmp");
+        let data = std::fs::read(fixture).unwrap();
+        let layout = crate::layout::build(&data, "t", false).unwrap().unwrap();
+        let detectors = Detectors::new(
+            TextDetector::new(BUILTIN_RULES).unwrap(),
+            chunk_detectors(),
+            Vec::new(),
+        )
+        .unwrap();
+        for min in [Confidence::Low, Confidence::Medium, Confidence::High] {
+            let (done, first) = (AtomicU64::new(0), AtomicU64::new(u64::MAX));
+            let watch = Watch {
+                done: Some(&done),
+                first_change: Some((&first, min)),
+            };
+            let result = scan_watched(&data, &layout, &detectors, watch);
+            let text = result
+                .matches
+                .iter()
+                .filter(|m| detectors.text.rule(m.rule).confidence >= min)
+                .map(|m| m.offset);
+            let keys = result.keys.iter().filter(|k| k.confidence >= min);
+            let want = text.chain(keys.map(|k| k.offset)).min().unwrap();
+            assert_eq!(first.into_inner(), want, "{min:?}");
+            assert_eq!(done.into_inner(), result.bytes_scanned);
+        }
     }
 }
