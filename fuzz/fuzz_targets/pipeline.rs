@@ -7,7 +7,10 @@
 //! - structure bytes (headers, directory, descriptors, contexts) are
 //!   unchanged;
 //! - every byte that changed became zero and lies inside a finding the
-//!   report says was redacted.
+//!   report says was redacted;
+//! - the report's SHA-256 of the input and of the output are those of the
+//!   bytes read and written (the output's is taken from the input's
+//!   mapping and the plan, never from the written file).
 #![no_main]
 
 use std::path::{Path, PathBuf};
@@ -16,6 +19,11 @@ use std::sync::OnceLock;
 use dumpscrub::findings::Action;
 use dumpscrub::{Engine, Options};
 use libfuzzer_sys::fuzz_target;
+use sha2::{Digest, Sha256};
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
 
 struct Env {
     parsed: Engine,
@@ -60,6 +68,9 @@ fn check(engine: &Engine, dir: &Path, data: &[u8]) {
     };
     let out = std::fs::read(&output).expect("Ok scrub without an output");
     assert_eq!(out.len(), data.len(), "output length differs");
+    assert_eq!(report.sha256.as_deref(), Some(&*sha256_hex(data)), "input hash");
+    let reported = report.output.as_ref().map(|o| o.sha256.as_str());
+    assert_eq!(reported, Some(&*sha256_hex(&out)), "output hash");
     let layout = engine
         .layout(data, "in.dmp")
         .unwrap_or_else(|_| panic!("scrub succeeded on a file that has no layout"));
