@@ -107,8 +107,6 @@ pub struct InputHasher<'a> {
     /// The state at every multiple of `interval` below `at`.
     checkpoints: Vec<Sha256>,
     interval: usize,
-    /// Bytes hashed between two looks at the pause limit.
-    piece: usize,
 }
 
 /// Bytes between saved hash states (a multiple of [`PIECE`]).
@@ -131,7 +129,6 @@ impl<'a> InputHasher<'a> {
             at: 0,
             checkpoints: Vec::with_capacity(data.len() / interval + 1),
             interval,
-            piece: PIECE.min(interval),
         }
     }
 
@@ -139,7 +136,8 @@ impl<'a> InputHasher<'a> {
     /// before `limit()` (to the end when it stays `u64::MAX`).
     pub fn run_while_before(&mut self, limit: impl Fn() -> u64) {
         loop {
-            let next = (self.at + self.piece).min(self.data.len());
+            // Pieces never straddle a checkpoint (tests use small intervals).
+            let next = (self.at + PIECE.min(self.interval)).min(self.data.len());
             if next == self.at || next as u64 > limit() {
                 return;
             }
@@ -148,8 +146,11 @@ impl<'a> InputHasher<'a> {
     }
 
     fn advance_to(&mut self, end: usize) {
+        // Each step ends at the next multiple of `interval` at the latest, so
+        // every multiple below `at` starts exactly one step: checkpoint k is
+        // the state at k * interval.
         while self.at < end {
-            if self.at % self.interval == 0 && self.checkpoints.len() == self.at / self.interval {
+            if self.at % self.interval == 0 {
                 self.checkpoints.push(self.hasher.clone());
             }
             let next = end.min((self.at / self.interval + 1) * self.interval);
